@@ -1,0 +1,97 @@
+//! The `canyu` command line: `serve` (default), `migrate`, `export-schema`, `create-admin`,
+//! `rotate-keys`. Configuration comes from the environment (see `config.rs`).
+
+use std::io::{BufRead, IsTerminal};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::http::Application;
+use crate::state::AppState;
+
+#[derive(Parser)]
+#[command(name = "canyu", version, about = "Canyu: an offline-first GraphQL API for user co-creation")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Migrate the database and serve HTTP (the default).
+    Serve,
+    /// Bring the database schema up to date, then exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL); `schema.graphql` is its committed output.
+    ExportSchema,
+    /// Create an ADMIN (password from stdin; a prompt on a terminal) or promote an existing user.
+    CreateAdmin {
+        #[arg(long)]
+        handle: String,
+    },
+    /// Add a new signing key; older keys keep verifying until their tokens expire.
+    RotateKeys,
+}
+
+/// Runs the command line.
+pub async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::ExportSchema = command {
+        print!("{}", crate::graphql::sdl());
+        return Ok(());
+    }
+    crate::telemetry::init_tracing();
+    let config = Config::from_env()?;
+    match command {
+        Command::Serve => {
+            let state = AppState::init(config).await?;
+            let app = Application::build(state)?;
+            tracing::info!(port = app.port(), "canyu listening; GraphiQL at /graphql");
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            let db = crate::db::connect(&config.database_url, 1).await?;
+            crate::db::migrate(&db).await?;
+            println!("database is up to date");
+        }
+        Command::CreateAdmin { handle } => {
+            let state = AppState::init(config).await?;
+            let password = read_password()?;
+            let (user, created) = crate::services::users::create_admin(&state, &handle, password)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let verb = if created { "created" } else { "promoted" };
+            println!("{verb} {} as ADMIN ({})", user.handle, user.id);
+        }
+        Command::RotateKeys => {
+            let state = AppState::init(config).await?;
+            let kid = state
+                .keys
+                .rotate()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("new signing key {kid}; older keys verify until their tokens expire");
+        }
+        Command::ExportSchema => {}
+    }
+    Ok(())
+}
+
+/// The password for `create-admin`: prompted on a terminal, else the first line of stdin.
+/// An empty answer means "promote only".
+fn read_password() -> anyhow::Result<Option<String>> {
+    let password = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password("password for the new admin (empty to only promote): ")
+            .context("reading the password")?
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password from stdin")?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    };
+    Ok((!password.is_empty()).then_some(password))
+}

@@ -1,0 +1,185 @@
+//! Configuration, read once from environment variables by [`Config::from_env`].
+//!
+//! Every variable is documented here and in the README's table. A bad value stops start-up
+//! with a message naming the variable. Secrets are never logged.
+
+use std::time::Duration;
+
+/// Where the server runs: `development` enables GraphiQL and introspection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// All runtime settings of the server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `DATABASE_URL` — `sqlite://…` or `postgres://…`; default `sqlite://canyu.db?mode=rwc`.
+    pub database_url: String,
+    /// `DATABASE_MAX_CONNECTIONS` — pool size; default 10.
+    pub database_max_connections: u32,
+    /// `BIND_ADDR` — host:port to listen on; default `127.0.0.1:8080`.
+    pub bind_addr: String,
+    /// `CANYU_ENV` — `development` (default) or `production`.
+    pub environment: Environment,
+    /// `CORS_ALLOWED_ORIGINS` — comma-separated origins allowed by CORS, or `*`; default none.
+    pub cors_allowed_origins: Vec<String>,
+    /// `JWT_ISSUER` — the `iss` of our tokens; default `canyu`.
+    pub jwt_issuer: String,
+    /// `ACCESS_TOKEN_TTL_SECS` — user access-token lifetime; default 900 (15 minutes).
+    pub access_token_ttl: Duration,
+    /// `REFRESH_TOKEN_TTL_SECS` — refresh-token lifetime; default 2 592 000 (30 days).
+    pub refresh_token_ttl: Duration,
+    /// `PARTNER_TOKEN_TTL_SECS` — partner access-token lifetime; default 3600.
+    pub partner_token_ttl: Duration,
+    /// `GRAPHQL_MAX_DEPTH` — query depth limit; default 15.
+    pub graphql_max_depth: usize,
+    /// `GRAPHQL_MAX_COMPLEXITY` — query complexity limit; default 1000.
+    pub graphql_max_complexity: usize,
+    /// `GRAPHQL_MAX_DIRECTIVES` — directives per field; default 10.
+    pub graphql_max_directives: usize,
+    /// `GRAPHQL_MAX_RECURSIVE_DEPTH` — parser recursion limit; default 32.
+    pub graphql_max_recursive_depth: usize,
+    /// `PASSWORD_HASH_CONCURRENCY` — Argon2 hashes computed at once; default: the number of cores.
+    pub password_hash_concurrency: usize,
+}
+
+/// A configuration value that could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid value for {variable}: {reason}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub reason: String,
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let environment = match get("CANYU_ENV").as_deref().map(str::trim) {
+            None | Some("development") => Environment::Development,
+            Some("production") => Environment::Production,
+            Some(other) => {
+                return Err(ConfigError {
+                    variable: "CANYU_ENV",
+                    reason: format!("expected `development` or `production`, got `{other}`"),
+                });
+            }
+        };
+        let database_url =
+            get("DATABASE_URL").unwrap_or_else(|| "sqlite://canyu.db?mode=rwc".to_string());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError {
+                variable: "DATABASE_URL",
+                reason: "expected a sqlite:// or postgres:// URL".to_string(),
+            });
+        }
+        let bind_addr = get("BIND_ADDR").unwrap_or_else(|| "127.0.0.1:8080".to_string());
+        if bind_addr.parse::<std::net::SocketAddr>().is_err() {
+            return Err(ConfigError {
+                variable: "BIND_ADDR",
+                reason: format!("expected host:port, got `{bind_addr}`"),
+            });
+        }
+        let cors_allowed_origins = get("CORS_ALLOWED_ORIGINS")
+            .map(|v| {
+                v.split(',')
+                    .map(|o| o.trim().to_string())
+                    .filter(|o| !o.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let secs = |name: &'static str, default: u64| -> Result<Duration, ConfigError> {
+            Ok(Duration::from_secs(number(&get, name, default, 1)?))
+        };
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Ok(Config {
+            database_url,
+            database_max_connections: number(&get, "DATABASE_MAX_CONNECTIONS", 10, 1)?,
+            bind_addr,
+            environment,
+            cors_allowed_origins,
+            jwt_issuer: get("JWT_ISSUER").unwrap_or_else(|| "canyu".to_string()),
+            access_token_ttl: secs("ACCESS_TOKEN_TTL_SECS", 900)?,
+            refresh_token_ttl: secs("REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?,
+            partner_token_ttl: secs("PARTNER_TOKEN_TTL_SECS", 3600)?,
+            graphql_max_depth: number(&get, "GRAPHQL_MAX_DEPTH", 15, 1)?,
+            graphql_max_complexity: number(&get, "GRAPHQL_MAX_COMPLEXITY", 1000, 1)?,
+            graphql_max_directives: number(&get, "GRAPHQL_MAX_DIRECTIVES", 10, 1)?,
+            graphql_max_recursive_depth: number(&get, "GRAPHQL_MAX_RECURSIVE_DEPTH", 32, 1)?,
+            password_hash_concurrency: number(&get, "PASSWORD_HASH_CONCURRENCY", cores, 1)?,
+        })
+    }
+
+    /// Whether GraphiQL, introspection and field suggestions are on.
+    pub fn is_development(&self) -> bool {
+        self.environment == Environment::Development
+    }
+}
+
+fn number<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+    min: T,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    let Some(raw) = get(name) else {
+        return Ok(default);
+    };
+    match raw.trim().parse::<T>() {
+        Ok(value) if value >= min => Ok(value),
+        _ => Err(ConfigError {
+            variable: name,
+            reason: format!("expected a whole number ≥ {min}, got `{raw}`"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_start_on_embedded_sqlite() {
+        let config = with(&[]).unwrap();
+        assert_eq!(config.database_url, "sqlite://canyu.db?mode=rwc");
+        assert_eq!(config.bind_addr, "127.0.0.1:8080");
+        assert!(config.is_development());
+        assert_eq!(config.access_token_ttl, Duration::from_secs(900));
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        for (name, value) in [
+            ("CANYU_ENV", "staging"),
+            ("BIND_ADDR", "nowhere"),
+            ("DATABASE_URL", "mysql://x"),
+            ("ACCESS_TOKEN_TTL_SECS", "soon"),
+            ("GRAPHQL_MAX_DEPTH", "0"),
+        ] {
+            let err = with(&[(name, value)]).unwrap_err();
+            assert_eq!(err.variable, name);
+            assert!(err.to_string().contains(name));
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! `AppError`: every failure a caller can see, and the only mapping to `extensions.code`.
+//!
+//! Codes come from DESIGN.md's closed set. Internal errors are logged here with their details
+//! and reach the caller only as a generic message.
+
+use async_graphql::ErrorExtensions;
+use sea_orm::{DbErr, SqlErr};
+
+/// The result type of every service function.
+pub type AppResult<T> = Result<T, AppError>;
+
+/// A failure with a stable, documented code.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AppError {
+    /// No valid credentials: missing, expired, tampered or revoked.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Signed in, but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Missing, or not visible to the viewer (the two are indistinguishable).
+    #[error("{0}")]
+    NotFound(String),
+    /// Invalid input; `field` names the offending input field when there is one.
+    #[error("{message}")]
+    BadUserInput {
+        field: Option<String>,
+        message: String,
+    },
+    /// The request contradicts existing state (a taken handle, a reused id with another payload).
+    #[error("{0}")]
+    Conflict(String),
+    /// The poll does not accept ballots at this server time.
+    #[error("{0}")]
+    PollClosed(String),
+    /// Too many requests; retry later.
+    #[error("{0}")]
+    RateLimited(String),
+    /// The database or another dependency cannot be reached right now.
+    #[error("service temporarily unavailable")]
+    Unavailable(String),
+    /// A bug or an unexpected failure; details are only logged.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl AppError {
+    /// The `extensions.code` of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthenticated(_) => "UNAUTHENTICATED",
+            AppError::Forbidden(_) => "FORBIDDEN",
+            AppError::NotFound(_) => "NOT_FOUND",
+            AppError::BadUserInput { .. } => "BAD_USER_INPUT",
+            AppError::Conflict(_) => "CONFLICT",
+            AppError::PollClosed(_) => "POLL_CLOSED",
+            AppError::RateLimited(_) => "RATE_LIMITED",
+            AppError::Unavailable(_) => "UNAVAILABLE",
+            AppError::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// Invalid input in the named field.
+    pub fn bad_input(field: &str, message: impl Into<String>) -> Self {
+        AppError::BadUserInput {
+            field: Some(field.to_string()),
+            message: message.into(),
+        }
+    }
+
+    /// Something the viewer may not see, or that does not exist.
+    pub fn not_found(what: &str) -> Self {
+        AppError::NotFound(format!("{what} not found"))
+    }
+
+    /// A failure whose details must stay in the logs.
+    pub fn internal(details: impl std::fmt::Display) -> Self {
+        let details = details.to_string();
+        tracing::error!(error = %details, "internal error");
+        AppError::Internal(details)
+    }
+
+    /// Maps a unique-constraint violation to CONFLICT with `message`; anything else as usual.
+    pub fn conflict_on_unique(err: DbErr, message: &str) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict(message.to_string()),
+            _ => err.into(),
+        }
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        match &err {
+            DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => {
+                tracing::warn!(error = %err, "database unavailable");
+                AppError::Unavailable(err.to_string())
+            }
+            _ => AppError::internal(err),
+        }
+    }
+}
+
+impl ErrorExtensions for AppError {
+    fn extend(&self) -> async_graphql::Error {
+        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
+            ext.set("code", self.code());
+            if let AppError::BadUserInput {
+                field: Some(field), ..
+            } = self
+            {
+                ext.set("field", field.as_str());
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_details_never_reach_the_message() {
+        let err = AppError::internal("password_hash column missing");
+        assert_eq!(err.to_string(), "internal error");
+        assert_eq!(err.code(), "INTERNAL");
+    }
+}

@@ -1,0 +1,147 @@
+//! The GraphQL API: the schema with its limits, request preparation and the error-code pass.
+//!
+//! Each feature lives in its own module with its types and its `<Feature>Query` /
+//! `<Feature>Mutation`, merged into the roots here. Resolvers call one service function and end
+//! with `.extend()` so every error keeps its `extensions.code`.
+
+pub mod connection;
+pub mod loaders;
+pub mod partners;
+pub mod users;
+
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{
+    Context, EmptySubscription, ErrorExtensions, MergedObject, Request, Response, Schema, ID,
+};
+use uuid::Uuid;
+
+use crate::auth::Viewer;
+use crate::config::Config;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// The executable schema.
+pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Every query field, merged from the feature modules.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(users::UsersQuery, partners::PartnersQuery);
+
+/// Every mutation field, merged from the feature modules.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(users::UsersMutation, partners::PartnersMutation);
+
+/// Builds the schema with the limits from `config`; `state` is shared by every request.
+pub fn build_schema(config: &Config, state: AppState) -> AppSchema {
+    let mut builder = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .limit_depth(config.graphql_max_depth)
+    .limit_complexity(config.graphql_max_complexity)
+    .limit_directives(config.graphql_max_directives)
+    .limit_recursive_depth(config.graphql_max_recursive_depth)
+    .data(state);
+    if !config.is_development() {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    builder.finish()
+}
+
+/// The SDL of the schema, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .finish()
+    .sdl()
+}
+
+/// Attaches the viewer and fresh per-request loaders to a request.
+pub fn prepare(request: Request, viewer: Viewer, state: &AppState) -> Request {
+    request
+        .data(viewer)
+        .data(loaders::Loaders::new(state.db.clone()))
+}
+
+/// The kind of operation a request would run, if its document parses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperationKind {
+    Query,
+    Mutation,
+    Subscription,
+}
+
+impl OperationKind {
+    /// The metrics label of this kind.
+    pub fn label(kind: Option<Self>) -> &'static str {
+        match kind {
+            Some(OperationKind::Query) => "query",
+            Some(OperationKind::Mutation) => "mutation",
+            Some(OperationKind::Subscription) => "subscription",
+            None => "unknown",
+        }
+    }
+}
+
+/// The kind of the operation `request` selects (by `operationName`, or its only operation).
+pub fn operation_kind(request: &Request) -> Option<OperationKind> {
+    let document = async_graphql::parser::parse_query(&request.query).ok()?;
+    let operation = match (&document.operations, request.operation_name.as_deref()) {
+        (DocumentOperations::Single(op), _) => op,
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name)?,
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next()?,
+        _ => return None,
+    };
+    Some(match operation.node.ty {
+        OperationType::Query => OperationKind::Query,
+        OperationType::Mutation => OperationKind::Mutation,
+        OperationType::Subscription => OperationKind::Subscription,
+    })
+}
+
+/// Gives every error without a code one from the closed set: the limits' own errors become
+/// QUERY_TOO_COMPLEX / QUERY_TOO_DEEP, parse and validation errors BAD_USER_INPUT.
+pub fn with_codes(mut response: Response) -> Response {
+    for error in &mut response.errors {
+        let has_code = error
+            .extensions
+            .as_ref()
+            .is_some_and(|ext| ext.get("code").is_some());
+        if has_code {
+            continue;
+        }
+        let code = if error.message.contains("too complex") {
+            "QUERY_TOO_COMPLEX"
+        } else if error.message.contains("nested too deep") || error.message.contains("recursion")
+        {
+            "QUERY_TOO_DEEP"
+        } else {
+            "BAD_USER_INPUT"
+        };
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", code);
+    }
+    response
+}
+
+/// The shared state and the viewer of a resolver's request.
+pub(crate) fn parts<'a>(ctx: &Context<'a>) -> async_graphql::Result<(&'a AppState, &'a Viewer)> {
+    let state = ctx
+        .data::<AppState>()
+        .map_err(|_| AppError::internal("schema built without state").extend())?;
+    let viewer = ctx
+        .data::<Viewer>()
+        .map_err(|_| AppError::internal("request prepared without viewer").extend())?;
+    Ok((state, viewer))
+}
+
+/// Parses an `ID` argument as a UUID; anything else is BAD_USER_INPUT naming `field`.
+pub(crate) fn parse_id(field: &str, id: &ID) -> AppResult<Uuid> {
+    Uuid::parse_str(id.as_str()).map_err(|_| AppError::bad_input(field, "not a valid ID"))
+}

@@ -1,0 +1,14 @@
+//! Canyu's server: configuration, HTTP wiring, authentication, the GraphQL API and the rules
+//! behind it. `main.rs` only calls [`cli::run`].
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod pagination;
+pub mod services;
+pub mod state;
+pub mod telemetry;

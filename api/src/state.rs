@@ -1,0 +1,52 @@
+//! `AppState`: what every request shares — the database pool, configuration, keys, the token
+//! issuer, the password hasher and the metrics — built once at start-up.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::auth::keys::KeyStore;
+use crate::auth::passwords::PasswordHasherPool;
+use crate::auth::tokens::TokenIssuer;
+use crate::config::Config;
+use crate::error::AppResult;
+use crate::telemetry::Metrics;
+
+/// Shared, cheaply clonable state of one server process.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    pub keys: Arc<KeyStore>,
+    pub tokens: Arc<TokenIssuer>,
+    pub passwords: PasswordHasherPool,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// Connects to the database, migrates it and makes sure a signing key exists.
+    pub async fn init(config: Config) -> AppResult<Self> {
+        let db = crate::db::connect(&config.database_url, config.database_max_connections).await?;
+        crate::db::migrate(&db).await?;
+        let state = Self::from_parts(db, config)?;
+        state.keys.ensure_key().await?;
+        Ok(state)
+    }
+
+    /// Builds the state over an already migrated connection.
+    pub fn from_parts(db: DatabaseConnection, config: Config) -> AppResult<Self> {
+        let longest_ttl = config.access_token_ttl.max(config.partner_token_ttl);
+        Ok(AppState {
+            keys: Arc::new(KeyStore::new(db.clone(), longest_ttl)),
+            tokens: Arc::new(TokenIssuer::new(
+                config.jwt_issuer.clone(),
+                config.access_token_ttl,
+                config.partner_token_ttl,
+            )),
+            passwords: PasswordHasherPool::new(config.password_hash_concurrency)?,
+            metrics: Arc::new(Metrics::new()?),
+            db,
+            config: Arc::new(config),
+        })
+    }
+}

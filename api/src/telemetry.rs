@@ -1,0 +1,97 @@
+//! Logging set-up (tracing) and the Prometheus metrics served at `/metrics`.
+
+use std::time::Duration;
+
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
+
+use crate::error::{AppError, AppResult};
+
+/// Installs the tracing subscriber; the filter comes from `RUST_LOG` (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+/// The process's metrics.
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    pool: IntGaugeVec,
+}
+
+impl Metrics {
+    pub fn new() -> AppResult<Self> {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "canyu_graphql_requests_total",
+                "GraphQL requests by operation type and outcome",
+            ),
+            &["operation", "outcome"],
+        )
+        .map_err(AppError::internal)?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "canyu_graphql_request_duration_seconds",
+                "GraphQL request latency by operation type",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
+            &["operation"],
+        )
+        .map_err(AppError::internal)?;
+        let pool = IntGaugeVec::new(
+            Opts::new(
+                "canyu_db_pool_connections",
+                "Database pool connections by state",
+            ),
+            &["state"],
+        )
+        .map_err(AppError::internal)?;
+        registry
+            .register(Box::new(requests.clone()))
+            .map_err(AppError::internal)?;
+        registry
+            .register(Box::new(latency.clone()))
+            .map_err(AppError::internal)?;
+        registry
+            .register(Box::new(pool.clone()))
+            .map_err(AppError::internal)?;
+        Ok(Metrics {
+            registry,
+            requests,
+            latency,
+            pool,
+        })
+    }
+
+    /// Records one GraphQL request.
+    pub fn observe_request(&self, operation: &str, ok: bool, elapsed: Duration) {
+        let outcome = if ok { "ok" } else { "error" };
+        self.requests
+            .with_label_values(&[operation, outcome])
+            .inc();
+        self.latency
+            .with_label_values(&[operation])
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// Renders every metric in the Prometheus text format, with pool usage read now.
+    pub fn render(&self, pool_size: u32, pool_idle: usize) -> AppResult<String> {
+        let idle = i64::try_from(pool_idle).unwrap_or(i64::MAX);
+        self.pool
+            .with_label_values(&["idle"])
+            .set(idle);
+        self.pool
+            .with_label_values(&["in_use"])
+            .set(i64::from(pool_size) - idle);
+        let mut buffer = Vec::new();
+        prometheus::TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buffer)
+            .map_err(AppError::internal)?;
+        String::from_utf8(buffer).map_err(AppError::internal)
+    }
+}
