@@ -212,6 +212,13 @@ async fn graphql_post(
             return graphql_error(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "body is not valid JSON");
         }
     };
+    if !value["query"].is_string() && !value.is_array() {
+        return graphql_error(
+            StatusCode::BAD_REQUEST,
+            "BAD_USER_INPUT",
+            "expected {\"query\", \"variables\", \"operationName\"}",
+        );
+    }
     if value.is_array() {
         return graphql_error(
             StatusCode::BAD_REQUEST,
@@ -253,10 +260,14 @@ async fn graphql_get(
         }
         return graphql_error(StatusCode::NOT_FOUND, "NOT_FOUND", "GraphiQL is off in production");
     }
-    let request = match async_graphql::http::parse_query_string(req.query_string()) {
-        Ok(request) => request,
-        Err(_) => {
-            return graphql_error(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "invalid query string");
+    let request = match get_request(req.query_string()) {
+        Some(request) => request,
+        None => {
+            return graphql_error(
+                StatusCode::BAD_REQUEST,
+                "BAD_USER_INPUT",
+                "expected ?query=…[&operationName=…][&variables=<JSON>]",
+            );
         }
     };
     if matches!(
@@ -278,6 +289,27 @@ async fn graphql_get(
         Err(err) => return app_error_response(&err),
     };
     execute(&state, &schema, viewer, request).await
+}
+
+/// The parameters of a GraphQL GET request (GraphQL over HTTP: `operationName`, JSON `variables`).
+#[derive(Deserialize)]
+struct GetParams {
+    query: String,
+    #[serde(rename = "operationName")]
+    operation_name: Option<String>,
+    variables: Option<String>,
+}
+
+fn get_request(query_string: &str) -> Option<async_graphql::Request> {
+    let params = web::Query::<GetParams>::from_query(query_string).ok()?.into_inner();
+    let mut request = async_graphql::Request::new(params.query);
+    if let Some(name) = params.operation_name.filter(|n| !n.is_empty()) {
+        request = request.operation_name(name);
+    }
+    if let Some(variables) = params.variables.filter(|v| !v.is_empty()) {
+        request = request.variables(serde_json::from_str(&variables).ok()?);
+    }
+    Some(request)
 }
 
 async fn execute(

@@ -1,1 +1,287 @@
+//! Black-box test support: [`TestApp`] starts the real server on port 0 over a fresh database —
+//! a temporary SQLite file, or, when `TEST_DATABASE_URL` is set, a fresh Postgres database that
+//! is dropped afterwards — and talks to it over HTTP like any client.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::HashMap;
+
+use canyu::config::Config;
+use canyu::http::Application;
+use canyu::state::AppState;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+
+/// A password every test user gets.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A running server and a client for it.
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    handle: actix_web::dev::ServerHandle,
+    database: TestDatabase,
+}
+
+enum TestDatabase {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+/// A signed-in user as the tests see it.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: String,
+    pub handle: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+/// Whether this run targets Postgres.
+pub fn on_postgres() -> bool {
+    std::env::var("TEST_DATABASE_URL").is_ok_and(|v| !v.is_empty())
+}
+
+impl TestApp {
+    /// The server with default settings.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(&[]).await
+    }
+
+    /// The server with some environment variables overridden.
+    pub async fn spawn_with(overrides: &[(&str, &str)]) -> TestApp {
+        let (url, database) = fresh_database().await;
+        let mut env: HashMap<String, String> = HashMap::from([
+            ("DATABASE_URL".to_string(), url),
+            ("BIND_ADDR".to_string(), "127.0.0.1:0".to_string()),
+            ("DATABASE_MAX_CONNECTIONS".to_string(), "5".to_string()),
+        ]);
+        for (key, value) in overrides {
+            env.insert(key.to_string(), value.to_string());
+        }
+        let config = Config::from_lookup(|name| env.get(name).cloned()).expect("test config");
+        Self::start(config, database).await
+    }
+
+    /// A second replica over the same database (and its own settings).
+    pub async fn replica(&self, overrides: &[(&str, &str)]) -> TestApp {
+        let mut env: HashMap<String, String> = HashMap::from([
+            ("DATABASE_URL".to_string(), self.state.config.database_url.clone()),
+            ("BIND_ADDR".to_string(), "127.0.0.1:0".to_string()),
+            ("DATABASE_MAX_CONNECTIONS".to_string(), "3".to_string()),
+        ]);
+        for (key, value) in overrides {
+            env.insert(key.to_string(), value.to_string());
+        }
+        let config = Config::from_lookup(|name| env.get(name).cloned()).expect("test config");
+        // The replica does not own the database: only the first app drops it.
+        Self::start(config, TestDatabase::Sqlite(tempfile::tempdir().unwrap())).await
+    }
+
+    async fn start(config: Config, database: TestDatabase) -> TestApp {
+        let state = AppState::init(config).await.expect("app state");
+        let app = Application::build(state.clone()).expect("bind");
+        let port = app.port();
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            client: reqwest::Client::new(),
+            state,
+            handle,
+            database,
+        }
+    }
+
+    /// POSTs a GraphQL operation, optionally with a bearer token; returns the JSON body.
+    pub async fn graphql(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
+        let (_, body) = self.graphql_status(query, variables, token).await;
+        body
+    }
+
+    /// Like [`graphql`](Self::graphql), with the HTTP status.
+    pub async fn graphql_status(
+        &self,
+        query: &str,
+        variables: Value,
+        token: Option<&str>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON body"))
+    }
+
+    /// Signs up `handle` with [`PASSWORD`].
+    pub async fn sign_up(&self, handle: &str) -> TestUser {
+        let body = self
+            .graphql(
+                "mutation($input: SignUpInput!) { signUp(input: $input) { accessToken refreshToken user { id handle } } }",
+                json!({ "input": { "handle": handle, "password": PASSWORD, "displayName": handle } }),
+                None,
+            )
+            .await;
+        session(&body, "signUp")
+    }
+
+    /// Creates `handle` as an ADMIN (as `canyu create-admin` does) and signs it in.
+    pub async fn admin(&self, handle: &str) -> TestUser {
+        canyu::services::users::create_admin(&self.state, handle, Some(PASSWORD.to_string()))
+            .await
+            .expect("create admin");
+        self.log_in(handle, PASSWORD).await
+    }
+
+    /// Logs in and returns the session.
+    pub async fn log_in(&self, handle: &str, password: &str) -> TestUser {
+        let body = self
+            .graphql(
+                "mutation($input: LogInInput!) { logIn(input: $input) { accessToken refreshToken user { id handle } } }",
+                json!({ "input": { "handle": handle, "password": password } }),
+                None,
+            )
+            .await;
+        session(&body, "logIn")
+    }
+
+    /// Gets a URL path; returns status and body text.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request");
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    /// Runs a raw SQL statement against the test database and returns the first column of
+    /// each row as strings (for tests that check what was stored).
+    pub async fn sql_strings(&self, sql: &str) -> Vec<String> {
+        let rows = self
+            .state
+            .db
+            .query_all_raw(sea_orm::Statement::from_string(
+                self.state.db.get_database_backend(),
+                sql.to_string(),
+            ))
+            .await
+            .expect("query");
+        rows.iter()
+            .map(|row| {
+                row.try_get_by_index::<String>(0)
+                    .or_else(|_| row.try_get_by_index::<i64>(0).map(|n| n.to_string()))
+                    .or_else(|_| row.try_get_by_index::<i32>(0).map(|n| n.to_string()))
+                    .expect("a string or integer column")
+            })
+            .collect()
+    }
+
+    /// Counts rows of `table`.
+    pub async fn count(&self, table: &str) -> i64 {
+        self.sql_strings(&format!("SELECT COUNT(*) FROM \"{table}\""))
+            .await[0]
+            .parse()
+            .unwrap()
+    }
+
+    /// Closes the database pool, as if the database went away.
+    pub async fn break_database(&self) {
+        self.state.db.close_by_ref().await.expect("close pool");
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        drop(handle.stop(false));
+        if let TestDatabase::Postgres { admin_url, name } = &self.database {
+            let admin_url = admin_url.clone();
+            let name = name.clone();
+            let db = self.state.db.clone();
+            // Drop runs outside async context: a short-lived runtime on its own thread.
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async move {
+                    let _ = db.close().await;
+                    if let Ok(admin) = Database::connect(&admin_url).await {
+                        let _ = admin
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                            ))
+                            .await;
+                        let _ = admin.close().await;
+                    }
+                });
+            })
+            .join()
+            .ok();
+        }
+    }
+}
+
+async fn fresh_database() -> (String, TestDatabase) {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let name = format!("canyu_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = Database::connect(&admin_url)
+                .await
+                .expect("connect to TEST_DATABASE_URL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create test database");
+            admin.close().await.ok();
+            let base = admin_url
+                .split('?')
+                .next()
+                .unwrap()
+                .rsplit_once('/')
+                .map(|(base, _)| base.to_string())
+                .unwrap();
+            (
+                format!("{base}/{name}"),
+                TestDatabase::Postgres { admin_url, name },
+            )
+        }
+        _ => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}/canyu.db?mode=rwc", dir.path().display());
+            (url, TestDatabase::Sqlite(dir))
+        }
+    }
+}
+
+fn session(body: &Value, field: &str) -> TestUser {
+    let payload = &body["data"][field];
+    assert!(payload.is_object(), "{field} failed: {body}");
+    TestUser {
+        id: payload["user"]["id"].as_str().unwrap().to_string(),
+        handle: payload["user"]["handle"].as_str().unwrap().to_string(),
+        access_token: payload["accessToken"].as_str().unwrap().to_string(),
+        refresh_token: payload["refreshToken"].as_str().unwrap().to_string(),
+    }
+}
+
+/// The `extensions.code` of the first error, if any.
+pub fn error_code(body: &Value) -> Option<&str> {
+    body["errors"][0]["extensions"]["code"].as_str()
+}
+
+/// Asserts the body failed with `code` and returns the body for further checks.
+#[track_caller]
+pub fn assert_code<'a>(body: &'a Value, code: &str) -> &'a Value {
+    assert_eq!(error_code(body), Some(code), "expected {code}, got {body}");
+    body
+}

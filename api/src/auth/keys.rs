@@ -2,7 +2,8 @@
 //!
 //! The newest unretired key signs. `rotate` retires the current keys and adds a new one;
 //! a retired key keeps verifying until every token it signed has expired. Each process caches
-//! the key set and reloads it periodically, or at once when it meets an unknown `kid`.
+//! the key set and reloads it periodically, or at once when it meets a `kid` it does not know
+//! but the database does.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -25,8 +26,6 @@ use crate::error::{AppError, AppResult};
 
 /// How long a process trusts its cached key set.
 const CACHE_TTL: Duration = Duration::from_secs(60);
-/// Least time between two reloads caused by unknown `kid`s.
-const MISS_RELOAD_INTERVAL: Duration = Duration::from_secs(5);
 
 /// One public key in JWKS form (RFC 8037).
 #[derive(Debug, Clone, Serialize)]
@@ -114,7 +113,9 @@ impl KeyStore {
 
     /// The verifying key for `kid`, if it is one of ours and still valid.
     pub async fn verifier(&self, kid: &str) -> AppResult<Option<DecodingKey>> {
-        if self.is_stale(CACHE_TTL) || (!self.knows(kid) && self.is_stale(MISS_RELOAD_INTERVAL)) {
+        // An unknown kid may be a key another replica just added: one primary-key lookup
+        // decides whether a reload is worth it (a forged kid costs no more than that).
+        if self.is_stale(CACHE_TTL) || (!self.knows(kid) && self.exists_in_database(kid).await?) {
             self.reload().await?;
         }
         let cache = self.cache.read().map_err(AppError::internal)?;
@@ -130,6 +131,13 @@ impl KeyStore {
         Ok(JwkSet {
             keys: cache.as_ref().map(|c| c.jwks.clone()).unwrap_or_default(),
         })
+    }
+
+    async fn exists_in_database(&self, kid: &str) -> AppResult<bool> {
+        Ok(signing_key::Entity::find_by_id(kid.to_string())
+            .one(&self.db)
+            .await?
+            .is_some())
     }
 
     fn is_stale(&self, max_age: Duration) -> bool {

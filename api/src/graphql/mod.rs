@@ -145,3 +145,21 @@ pub(crate) fn parts<'a>(ctx: &Context<'a>) -> async_graphql::Result<(&'a AppStat
 pub(crate) fn parse_id(field: &str, id: &ID) -> AppResult<Uuid> {
     Uuid::parse_str(id.as_str()).map_err(|_| AppError::bad_input(field, "not a valid ID"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_selected_operation_decides_the_kind() {
+        let doc = "query Q { viewer { id } } mutation M { logOut(refreshToken: \"x\") }";
+        let named = |name: &str| Request::new(doc).operation_name(name);
+        assert_eq!(operation_kind(&named("M")), Some(OperationKind::Mutation));
+        assert_eq!(operation_kind(&named("Q")), Some(OperationKind::Query));
+        assert_eq!(operation_kind(&Request::new(doc)), None);
+        assert_eq!(
+            operation_kind(&Request::new("mutation { logOut(refreshToken: \"x\") }")),
+            Some(OperationKind::Mutation)
+        );
+    }
+}

@@ -1,0 +1,8 @@
+//! The black-box suite: the real server over HTTP, one module per feature. Runs on SQLite, and
+//! on Postgres when `TEST_DATABASE_URL` is set.
+
+mod http_surface;
+mod identity;
+mod partners;
+mod schema;
+mod tokens;
