@@ -11,7 +11,11 @@ use crate::http::Application;
 use crate::state::AppState;
 
 #[derive(Parser)]
-#[command(name = "canyu", version, about = "Canyu: an offline-first GraphQL API for user co-creation")]
+#[command(
+    name = "canyu",
+    version,
+    about = "Canyu: an offline-first GraphQL API for user co-creation"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -10,11 +10,11 @@ use std::net::TcpListener;
 use std::time::Instant;
 
 use actix_cors::Cors;
-use actix_web::dev::Server;
+use actix_web::dev::{Server, Service, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::web::{self, Bytes, BytesMut};
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer};
 use async_graphql::Data;
 use async_graphql::http::GraphiQLSource;
 use async_graphql_actix_web::GraphQLSubscription;
@@ -65,22 +65,54 @@ impl Application {
     }
 }
 
+/// Returns the id the request is logged under as `x-request-id`, so a caller can quote it.
+fn echo_request_id<S, B>(
+    req: ServiceRequest,
+    service: &S,
+) -> impl Future<Output = actix_web::Result<ServiceResponse<B>>> + use<S, B>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    let id = req
+        .extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .map(|id| id.to_string());
+    let response = service.call(req);
+    async move {
+        let mut response = response.await?;
+        if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+            let name = header::HeaderName::from_static("x-request-id");
+            response.headers_mut().insert(name, value);
+        }
+        Ok(response)
+    }
+}
+
 fn serve(listener: TcpListener, state: AppState, schema: AppSchema) -> std::io::Result<Server> {
     let state = web::Data::new(state);
     let schema = web::Data::new(schema);
     let server = HttpServer::new(move || {
         App::new()
             .wrap(cors(&state.config.cors_allowed_origins))
+            .wrap_fn(echo_request_id)
             .wrap(tracing_actix_web::TracingLogger::default())
             .app_data(state.clone())
             .app_data(schema.clone())
-            .app_data(web::FormConfig::default().limit(16 * 1024).error_handler(|err, _| {
-                actix_web::error::InternalError::from_response(
-                    err,
-                    oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "malformed form body"),
-                )
-                .into()
-            }))
+            .app_data(
+                web::FormConfig::default()
+                    .limit(16 * 1024)
+                    .error_handler(|err, _| {
+                        actix_web::error::InternalError::from_response(
+                            err,
+                            oauth_error(
+                                StatusCode::BAD_REQUEST,
+                                "invalid_request",
+                                "malformed form body",
+                            ),
+                        )
+                        .into()
+                    }),
+            )
             .route("/graphql", web::post().to(graphql_post))
             .route("/graphql", web::get().to(graphql_get))
             .route("/graphql/ws", web::get().to(graphql_ws))
@@ -136,11 +168,9 @@ async fn viewer_of(state: &AppState, req: &HttpRequest) -> AppResult<Viewer> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(Viewer::Anonymous);
     };
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(bearer_token)
-        .ok_or_else(|| AppError::Unauthenticated("expected `Authorization: Bearer <token>`".into()))?;
+    let token = value.to_str().ok().and_then(bearer_token).ok_or_else(|| {
+        AppError::Unauthenticated("expected `Authorization: Bearer <token>`".into())
+    })?;
     users::authenticate(state, token).await
 }
 
@@ -171,7 +201,11 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Bytes
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| {
-            graphql_error(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "unreadable request body")
+            graphql_error(
+                StatusCode::BAD_REQUEST,
+                "BAD_USER_INPUT",
+                "unreadable request body",
+            )
         })?;
         if body.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(too_large());
@@ -209,7 +243,11 @@ async fn graphql_post(
     let value: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(value) => value,
         Err(_) => {
-            return graphql_error(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "body is not valid JSON");
+            return graphql_error(
+                StatusCode::BAD_REQUEST,
+                "BAD_USER_INPUT",
+                "body is not valid JSON",
+            );
         }
     };
     if !value["query"].is_string() && !value.is_array() {
@@ -258,7 +296,11 @@ async fn graphql_get(
                 .content_type("text/html; charset=utf-8")
                 .body(page);
         }
-        return graphql_error(StatusCode::NOT_FOUND, "NOT_FOUND", "GraphiQL is off in production");
+        return graphql_error(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "GraphiQL is off in production",
+        );
     }
     let request = match get_request(req.query_string()) {
         Some(request) => request,
@@ -301,7 +343,9 @@ struct GetParams {
 }
 
 fn get_request(query_string: &str) -> Option<async_graphql::Request> {
-    let params = web::Query::<GetParams>::from_query(query_string).ok()?.into_inner();
+    let params = web::Query::<GetParams>::from_query(query_string)
+        .ok()?
+        .into_inner();
     let mut request = async_graphql::Request::new(params.query);
     if let Some(name) = params.operation_name.filter(|n| !n.is_empty()) {
         request = request.operation_name(name);
@@ -406,7 +450,11 @@ async fn oauth_token(
             );
         }
         None => {
-            return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is required");
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "grant_type is required",
+            );
         }
     }
     let credentials = basic_credentials(&req).or(match (form.client_id, form.client_secret) {
@@ -420,8 +468,13 @@ async fn oauth_token(
             "client authentication is required",
         );
     };
-    match partners::grant_client_credentials(&state, &client_id, &client_secret, form.scope.as_deref())
-        .await
+    match partners::grant_client_credentials(
+        &state,
+        &client_id,
+        &client_secret,
+        form.scope.as_deref(),
+    )
+    .await
     {
         Ok(grant) => HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))

@@ -91,7 +91,9 @@ mod tests {
         assert_eq!(decode_cursor(&cursor).unwrap(), "0193-abc");
         assert_eq!(decode_cursor("!!").unwrap_err().code(), "BAD_USER_INPUT");
         assert_eq!(
-            decode_cursor(&URL_SAFE_NO_PAD.encode("x")).unwrap_err().code(),
+            decode_cursor(&URL_SAFE_NO_PAD.encode("x"))
+                .unwrap_err()
+                .code(),
             "BAD_USER_INPUT"
         );
     }

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+};
 
 use crate::error::{AppError, AppResult};
 
@@ -71,9 +73,7 @@ impl Metrics {
     /// Records one GraphQL request.
     pub fn observe_request(&self, operation: &str, ok: bool, elapsed: Duration) {
         let outcome = if ok { "ok" } else { "error" };
-        self.requests
-            .with_label_values(&[operation, outcome])
-            .inc();
+        self.requests.with_label_values(&[operation, outcome]).inc();
         self.latency
             .with_label_values(&[operation])
             .observe(elapsed.as_secs_f64());
@@ -82,9 +82,7 @@ impl Metrics {
     /// Renders every metric in the Prometheus text format, with pool usage read now.
     pub fn render(&self, pool_size: u32, pool_idle: usize) -> AppResult<String> {
         let idle = i64::try_from(pool_idle).unwrap_or(i64::MAX);
-        self.pool
-            .with_label_values(&["idle"])
-            .set(idle);
+        self.pool.with_label_values(&["idle"]).set(idle);
         self.pool
             .with_label_values(&["in_use"])
             .set(i64::from(pool_size) - idle);

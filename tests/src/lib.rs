@@ -67,7 +67,10 @@ impl TestApp {
     /// A second replica over the same database (and its own settings).
     pub async fn replica(&self, overrides: &[(&str, &str)]) -> TestApp {
         let mut env: HashMap<String, String> = HashMap::from([
-            ("DATABASE_URL".to_string(), self.state.config.database_url.clone()),
+            (
+                "DATABASE_URL".to_string(),
+                self.state.config.database_url.clone(),
+            ),
             ("BIND_ADDR".to_string(), "127.0.0.1:0".to_string()),
             ("DATABASE_MAX_CONNECTIONS".to_string(), "3".to_string()),
         ]);
@@ -206,15 +209,15 @@ impl Drop for TestApp {
         if let TestDatabase::Postgres { admin_url, name } = &self.database {
             let admin_url = admin_url.clone();
             let name = name.clone();
-            let db = self.state.db.clone();
-            // Drop runs outside async context: a short-lived runtime on its own thread.
+            // Drop runs outside async context: a short-lived runtime on its own thread. The
+            // app's pool is left alone (its connections belong to the test's runtime, which is
+            // blocked here); `WITH (FORCE)` ends them.
             std::thread::spawn(move || {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
                     .unwrap();
                 runtime.block_on(async move {
-                    let _ = db.close().await;
                     if let Ok(admin) = Database::connect(&admin_url).await {
                         let _ = admin
                             .execute_unprepared(&format!(

@@ -10,13 +10,13 @@ use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use sea_orm::sea_query::ExprTrait;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::Utc;
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use entity::signing_key;
 use jsonwebtoken::{DecodingKey, EncodingKey};
+use sea_orm::sea_query::ExprTrait;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
 };
@@ -142,14 +142,18 @@ impl KeyStore {
 
     fn is_stale(&self, max_age: Duration) -> bool {
         match self.cache.read() {
-            Ok(cache) => cache.as_ref().is_none_or(|c| c.loaded_at.elapsed() > max_age),
+            Ok(cache) => cache
+                .as_ref()
+                .is_none_or(|c| c.loaded_at.elapsed() > max_age),
             Err(_) => true,
         }
     }
 
     fn knows(&self, kid: &str) -> bool {
         match self.cache.read() {
-            Ok(cache) => cache.as_ref().is_some_and(|c| c.verifiers.contains_key(kid)),
+            Ok(cache) => cache
+                .as_ref()
+                .is_some_and(|c| c.verifiers.contains_key(kid)),
             Err(_) => false,
         }
     }

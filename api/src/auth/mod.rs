@@ -15,7 +15,10 @@ use crate::error::{AppError, AppResult};
 
 /// The scopes a partner may be granted, with what each allows.
 pub const PARTNER_SCOPES: &[(&str, &str)] = &[
-    ("sales:write", "report net sales of product lines (drives idea dividends)"),
+    (
+        "sales:write",
+        "report net sales of product lines (drives idea dividends)",
+    ),
     ("ideas:read", "read adopted ideas and their status"),
 ];
 

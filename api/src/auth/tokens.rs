@@ -69,13 +69,30 @@ impl TokenIssuer {
     }
 
     /// A token for user `id` at `token_version`.
-    pub async fn issue_user(&self, keys: &KeyStore, id: Uuid, token_version: i32) -> AppResult<String> {
-        self.issue(keys, USER_AUDIENCE, id, self.user_ttl, Some(token_version), None)
-            .await
+    pub async fn issue_user(
+        &self,
+        keys: &KeyStore,
+        id: Uuid,
+        token_version: i32,
+    ) -> AppResult<String> {
+        self.issue(
+            keys,
+            USER_AUDIENCE,
+            id,
+            self.user_ttl,
+            Some(token_version),
+            None,
+        )
+        .await
     }
 
     /// A token for partner `id` carrying `scopes`.
-    pub async fn issue_partner(&self, keys: &KeyStore, id: Uuid, scopes: &[String]) -> AppResult<String> {
+    pub async fn issue_partner(
+        &self,
+        keys: &KeyStore,
+        id: Uuid,
+        scopes: &[String],
+    ) -> AppResult<String> {
         self.issue(
             keys,
             PARTNER_AUDIENCE,

@@ -11,7 +11,7 @@ pub mod users;
 
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{
-    Context, EmptySubscription, ErrorExtensions, MergedObject, Request, Response, Schema, ID,
+    Context, EmptySubscription, ErrorExtensions, ID, MergedObject, Request, Response, Schema,
 };
 use uuid::Uuid;
 
@@ -116,8 +116,7 @@ pub fn with_codes(mut response: Response) -> Response {
         }
         let code = if error.message.contains("too complex") {
             "QUERY_TOO_COMPLEX"
-        } else if error.message.contains("nested too deep") || error.message.contains("recursion")
-        {
+        } else if error.message.contains("nested too deep") || error.message.contains("recursion") {
             "QUERY_TOO_DEEP"
         } else {
             "BAD_USER_INPUT"

@@ -2,7 +2,9 @@
 //! `currentPartner` for a partner token.
 
 use async_graphql::connection::Connection;
-use async_graphql::{ComplexObject, Context, ErrorExtensions, ID, InputObject, Object, ResultExt, SimpleObject};
+use async_graphql::{
+    ComplexObject, Context, ErrorExtensions, ID, InputObject, Object, ResultExt, SimpleObject,
+};
 use chrono::{DateTime, Utc};
 use entity::partner;
 use uuid::Uuid;
@@ -50,7 +52,11 @@ impl From<partner::Model> for Partner {
         Partner {
             id: ID(model.id.to_string()),
             name: model.name,
-            scopes: model.scopes.split_whitespace().map(str::to_string).collect(),
+            scopes: model
+                .scopes
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
             created_at: model.created_at,
             revoked_at: model.revoked_at,
             created_by_id: model.created_by,

@@ -116,7 +116,10 @@ impl UsersQuery {
     async fn viewer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         let (state, viewer) = parts(ctx)?;
         match viewer {
-            auth::Viewer::User(me) => Ok(users::find(&state.db, me.id).await.extend()?.map(User::from)),
+            auth::Viewer::User(me) => Ok(users::find(&state.db, me.id)
+                .await
+                .extend()?
+                .map(User::from)),
             _ => Ok(None),
         }
     }
@@ -135,7 +138,11 @@ pub struct UsersMutation;
 #[Object]
 impl UsersMutation {
     /// Creates an account and signs it in. A taken handle is CONFLICT.
-    async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> async_graphql::Result<AuthPayload> {
+    async fn sign_up(
+        &self,
+        ctx: &Context<'_>,
+        input: SignUpInput,
+    ) -> async_graphql::Result<AuthPayload> {
         let (state, _) = parts(ctx)?;
         let new_user = NewUser {
             handle: input.handle,
@@ -146,7 +153,11 @@ impl UsersMutation {
     }
 
     /// Signs in with a handle and password.
-    async fn log_in(&self, ctx: &Context<'_>, input: LogInInput) -> async_graphql::Result<AuthPayload> {
+    async fn log_in(
+        &self,
+        ctx: &Context<'_>,
+        input: LogInInput,
+    ) -> async_graphql::Result<AuthPayload> {
         let (state, _) = parts(ctx)?;
         Ok(users::log_in(state, &input.handle, input.password)
             .await
@@ -161,11 +172,18 @@ impl UsersMutation {
         refresh_token: String,
     ) -> async_graphql::Result<AuthPayload> {
         let (state, _) = parts(ctx)?;
-        Ok(sessions::refresh(state, &refresh_token).await.extend()?.into())
+        Ok(sessions::refresh(state, &refresh_token)
+            .await
+            .extend()?
+            .into())
     }
 
     /// Ends the session the refresh token belongs to. Always true, even for an unknown token.
-    async fn log_out(&self, ctx: &Context<'_>, refresh_token: String) -> async_graphql::Result<bool> {
+    async fn log_out(
+        &self,
+        ctx: &Context<'_>,
+        refresh_token: String,
+    ) -> async_graphql::Result<bool> {
         let (state, _) = parts(ctx)?;
         sessions::log_out(state, &refresh_token).await.extend()?;
         Ok(true)
@@ -178,10 +196,12 @@ impl UsersMutation {
         input: ChangePasswordInput,
     ) -> async_graphql::Result<AuthPayload> {
         let (state, viewer) = parts(ctx)?;
-        Ok(users::change_password(state, viewer, input.current_password, input.new_password)
-            .await
-            .extend()?
-            .into())
+        Ok(
+            users::change_password(state, viewer, input.current_password, input.new_password)
+                .await
+                .extend()?
+                .into(),
+        )
     }
 
     /// Sets a user's global role (ADMIN).

@@ -107,7 +107,8 @@ pub async fn list(
     viewer.require_role(Role::Admin)?;
     let mut query = partner::Entity::find().order_by_asc(partner::Column::Id);
     if let Some(after) = &page.after {
-        let after = Uuid::parse_str(after).map_err(|_| AppError::bad_input("after", "invalid cursor"))?;
+        let after =
+            Uuid::parse_str(after).map_err(|_| AppError::bad_input("after", "invalid cursor"))?;
         query = query.filter(partner::Column::Id.gt(after));
     }
     let rows = query.limit(page.limit + 1).all(&state.db).await?;
@@ -144,10 +145,16 @@ pub async fn grant_client_credentials(
         .map_err(|_| GrantError::Unavailable)?;
     let presented = secrets::digest(client_secret);
     let partner = match found {
-        Some(p) if secrets::digests_equal(&p.secret_hash, &presented) && p.revoked_at.is_none() => p,
+        Some(p) if secrets::digests_equal(&p.secret_hash, &presented) && p.revoked_at.is_none() => {
+            p
+        }
         _ => return Err(GrantError::InvalidClient),
     };
-    let granted: Vec<String> = partner.scopes.split_whitespace().map(str::to_string).collect();
+    let granted: Vec<String> = partner
+        .scopes
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
     let scopes = match requested.map(str::trim).filter(|s| !s.is_empty()) {
         None => granted,
         Some(requested) => {
@@ -187,7 +194,10 @@ fn validate_scopes(scopes: Vec<String>) -> AppResult<Vec<String>> {
         }
     }
     if valid.is_empty() {
-        return Err(AppError::bad_input("scopes", "at least one scope is needed"));
+        return Err(AppError::bad_input(
+            "scopes",
+            "at least one scope is needed",
+        ));
     }
     Ok(valid)
 }

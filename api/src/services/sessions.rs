@@ -130,7 +130,8 @@ async fn insert_token(
 ) -> AppResult<String> {
     let secret = secrets::generate();
     let now = Utc::now();
-    let ttl = chrono::Duration::from_std(state.config.refresh_token_ttl).map_err(AppError::internal)?;
+    let ttl =
+        chrono::Duration::from_std(state.config.refresh_token_ttl).map_err(AppError::internal)?;
     refresh_token::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user_id),

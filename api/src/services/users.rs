@@ -3,8 +3,8 @@
 
 use chrono::Utc;
 use entity::user::{self, Role};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use sea_orm::sea_query::ExprTrait;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use super::sessions::{self, Session};
@@ -154,7 +154,10 @@ pub async fn set_banned(
 ) -> AppResult<user::Model> {
     let admin = viewer.require_role(Role::Admin)?;
     if admin.id == user_id {
-        return Err(AppError::bad_input("userId", "an admin cannot ban themself"));
+        return Err(AppError::bad_input(
+            "userId",
+            "an admin cannot ban themself",
+        ));
     }
     let txn = crate::db::begin_write(&state.db).await?;
     let user = require(&txn, user_id).await?;
@@ -238,7 +241,9 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<user:
 
 /// The user with `id`, or NOT_FOUND.
 pub async fn require(db: &impl ConnectionTrait, id: Uuid) -> AppResult<user::Model> {
-    find(db, id).await?.ok_or_else(|| AppError::not_found("user"))
+    find(db, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("user"))
 }
 
 /// Users by id, for loaders.

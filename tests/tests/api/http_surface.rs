@@ -50,7 +50,11 @@ async fn raw_post(app: &TestApp, content_type: &str, body: Vec<u8>) -> (u16, Val
 async fn non_json_bodies_are_415_and_not_executed() {
     let app = TestApp::spawn().await;
     let body = serde_json::to_vec(&json!({ "query": SIGN_UP_DOC })).unwrap();
-    for content_type in ["text/plain", "application/graphql", "application/x-www-form-urlencoded"] {
+    for content_type in [
+        "text/plain",
+        "application/graphql",
+        "application/x-www-form-urlencoded",
+    ] {
         let (status, answer) = raw_post(&app, content_type, body.clone()).await;
         assert_eq!(status, 415, "{content_type}");
         assert_code(&answer, "BAD_USER_INPUT");
@@ -70,12 +74,15 @@ async fn oversized_bodies_are_413_before_parsing() {
     assert_code(&answer, "QUERY_TOO_LARGE");
 
     // Also when the length is not announced (a chunked upload).
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..80).map(|_| Ok(vec![b' '; 1024])).collect();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        (0..80).map(|_| Ok(vec![b' '; 1024])).collect();
     let response = app
         .client
         .post(format!("{}/graphql", app.address))
         .header("content-type", "application/json")
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(chunks)))
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
         .send()
         .await
         .unwrap();
@@ -88,7 +95,9 @@ const SIGN_UP_DOC_ESCAPED: &str = "mutation { signUp(input: { handle: \\\"sneaky
 #[tokio::test]
 async fn batches_and_malformed_json_are_400() {
     let app = TestApp::spawn().await;
-    let batch = serde_json::to_vec(&json!([{ "query": SIGN_UP_DOC }, { "query": "{ viewer { id } }" }])).unwrap();
+    let batch =
+        serde_json::to_vec(&json!([{ "query": SIGN_UP_DOC }, { "query": "{ viewer { id } }" }]))
+            .unwrap();
     let (status, answer) = raw_post(&app, "application/json", batch).await;
     assert_eq!(status, 400);
     assert_code(&answer, "BAD_USER_INPUT");
@@ -111,14 +120,23 @@ async fn a_mutation_over_get_is_405_and_never_runs() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 405);
     assert_eq!(
-        response.headers().get("allow").and_then(|v| v.to_str().ok()),
+        response
+            .headers()
+            .get("allow")
+            .and_then(|v| v.to_str().ok()),
         Some("POST")
     );
     let named = app
         .client
         .get(format!("{}/graphql", app.address))
         .query(&[
-            ("query", format!("query Q {{ viewer {{ id }} }} {}", SIGN_UP_DOC.replacen("mutation", "mutation M", 1))),
+            (
+                "query",
+                format!(
+                    "query Q {{ viewer {{ id }} }} {}",
+                    SIGN_UP_DOC.replacen("mutation", "mutation M", 1)
+                ),
+            ),
             ("operationName", "M".to_string()),
         ])
         .send()
@@ -159,9 +177,17 @@ async fn graphiql_is_served_in_development_and_its_introspection_passes_the_limi
 #[tokio::test]
 async fn production_refuses_introspection_and_hides_graphiql() {
     let app = TestApp::spawn_with(&[("CANYU_ENV", "production")]).await;
-    let body = app.graphql("{ __schema { types { name } } }", json!({}), None).await;
+    let body = app
+        .graphql("{ __schema { types { name } } }", json!({}), None)
+        .await;
     assert!(body["data"]["__schema"].is_null(), "{body}");
-    let body = app.graphql("{ __type(name: \"User\") { fields { name } } }", json!({}), None).await;
+    let body = app
+        .graphql(
+            "{ __type(name: \"User\") { fields { name } } }",
+            json!({}),
+            None,
+        )
+        .await;
     assert!(body["data"]["__type"].is_null(), "{body}");
     let (status, _) = app.get("/graphql").await;
     assert_eq!(status, 404);
@@ -174,18 +200,31 @@ async fn production_refuses_introspection_and_hides_graphiql() {
 
 #[tokio::test]
 async fn too_deep_and_too_complex_queries_get_their_codes() {
-    let app = TestApp::spawn_with(&[("GRAPHQL_MAX_DEPTH", "3"), ("GRAPHQL_MAX_COMPLEXITY", "50")]).await;
+    let app =
+        TestApp::spawn_with(&[("GRAPHQL_MAX_DEPTH", "3"), ("GRAPHQL_MAX_COMPLEXITY", "50")]).await;
     let admin = app.admin("root").await;
     let deep = app
-        .graphql("{ partners(first: 1) { edges { node { createdBy { handle } } } } }", json!({}), Some(&admin.access_token))
+        .graphql(
+            "{ partners(first: 1) { edges { node { createdBy { handle } } } } }",
+            json!({}),
+            Some(&admin.access_token),
+        )
         .await;
     assert_code(&deep, "QUERY_TOO_DEEP");
     let complex = app
-        .graphql("{ partners(first: 100) { pageInfo { hasNextPage } } }", json!({}), Some(&admin.access_token))
+        .graphql(
+            "{ partners(first: 100) { pageInfo { hasNextPage } } }",
+            json!({}),
+            Some(&admin.access_token),
+        )
         .await;
     assert_code(&complex, "QUERY_TOO_COMPLEX");
     let fine = app
-        .graphql("{ partners(first: 5) { pageInfo { hasNextPage } } }", json!({}), Some(&admin.access_token))
+        .graphql(
+            "{ partners(first: 5) { pageInfo { hasNextPage } } }",
+            json!({}),
+            Some(&admin.access_token),
+        )
         .await;
     assert!(fine["errors"].is_null(), "{fine}");
 }
@@ -229,11 +268,26 @@ async fn metrics_count_requests_by_operation_and_outcome() {
     app.sign_up("counted").await;
     let (status, text) = app.get("/metrics").await;
     assert_eq!(status, 200);
-    assert!(text.contains("canyu_graphql_requests_total{operation=\"query\",outcome=\"ok\"} 1"), "{text}");
-    assert!(text.contains("canyu_graphql_requests_total{operation=\"query\",outcome=\"error\"} 1"), "{text}");
-    assert!(text.contains("canyu_graphql_requests_total{operation=\"mutation\",outcome=\"ok\"} 1"), "{text}");
-    assert!(text.contains("canyu_graphql_request_duration_seconds_bucket"), "{text}");
-    assert!(text.contains("canyu_db_pool_connections{state=\"idle\"}"), "{text}");
+    assert!(
+        text.contains("canyu_graphql_requests_total{operation=\"query\",outcome=\"ok\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("canyu_graphql_requests_total{operation=\"query\",outcome=\"error\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("canyu_graphql_requests_total{operation=\"mutation\",outcome=\"ok\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("canyu_graphql_request_duration_seconds_bucket"),
+        "{text}"
+    );
+    assert!(
+        text.contains("canyu_db_pool_connections{state=\"idle\"}"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -244,7 +298,10 @@ async fn cors_allows_only_configured_origins() {
             .request(reqwest::Method::OPTIONS, format!("{}/graphql", app.address))
             .header("origin", origin)
             .header("access-control-request-method", "POST")
-            .header("access-control-request-headers", "authorization,content-type")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type",
+            )
             .send()
     };
     let allowed = preflight("https://app.canyu.example").await.unwrap();
@@ -257,16 +314,24 @@ async fn cors_allows_only_configured_origins() {
         Some("https://app.canyu.example")
     );
     let refused = preflight("https://evil.example").await.unwrap();
-    assert!(refused.headers().get("access-control-allow-origin").is_none());
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
 }
 
-async fn ws_connect(app: &TestApp) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+async fn ws_connect(
+    app: &TestApp,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
     let mut request = format!("ws://127.0.0.1:{}/graphql/ws", app.port)
         .into_client_request()
         .unwrap();
-    request
-        .headers_mut()
-        .insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
     let (socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
     assert_eq!(
         response
@@ -284,7 +349,10 @@ async fn websocket_accepts_a_valid_token_in_connection_init() {
     let user = app.sign_up("socket").await;
     let mut socket = ws_connect(&app).await;
     let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", user.access_token) } });
-    socket.send(Message::Text(init.to_string().into())).await.unwrap();
+    socket
+        .send(Message::Text(init.to_string().into()))
+        .await
+        .unwrap();
     let reply = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
         .await
         .unwrap()
@@ -299,7 +367,10 @@ async fn websocket_closes_on_a_bad_token() {
     let app = TestApp::spawn().await;
     let mut socket = ws_connect(&app).await;
     let init = json!({ "type": "connection_init", "payload": { "authorization": "Bearer forged.token.here" } });
-    socket.send(Message::Text(init.to_string().into())).await.unwrap();
+    socket
+        .send(Message::Text(init.to_string().into()))
+        .await
+        .unwrap();
     let reply = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
         .await
         .unwrap();
@@ -335,4 +406,25 @@ async fn an_unknown_password_check_is_not_a_shortcut() {
         )
         .await;
     assert_code(&body, "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn every_response_carries_a_distinct_request_id() {
+    let app = TestApp::spawn().await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let response = app
+            .client
+            .get(format!("{}/healthz", app.address))
+            .send()
+            .await
+            .unwrap();
+        let id = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(!id.is_empty());
+        ids.push(id);
+    }
+    assert_ne!(ids[0], ids[1]);
 }

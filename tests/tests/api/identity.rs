@@ -19,7 +19,10 @@ async fn sign_up_returns_a_session_that_reaches_the_viewer() {
         )
         .await;
     let payload = &body["data"]["signUp"];
-    assert_eq!(payload["user"]["handle"], "fan_one", "handles are folded to lower case");
+    assert_eq!(
+        payload["user"]["handle"], "fan_one",
+        "handles are folded to lower case"
+    );
     assert_eq!(payload["user"]["displayName"], "Fan One");
     assert_eq!(payload["user"]["role"], "MEMBER");
 
@@ -102,21 +105,34 @@ async fn log_in_works_and_wrong_or_unknown_credentials_look_the_same() {
     assert_eq!(session.id, user.id);
 
     let wrong = app
-        .graphql(LOG_IN, json!({ "input": { "handle": "lina", "password": "not the password" } }), None)
+        .graphql(
+            LOG_IN,
+            json!({ "input": { "handle": "lina", "password": "not the password" } }),
+            None,
+        )
         .await;
     let unknown = app
-        .graphql(LOG_IN, json!({ "input": { "handle": "nobody", "password": PASSWORD } }), None)
+        .graphql(
+            LOG_IN,
+            json!({ "input": { "handle": "nobody", "password": PASSWORD } }),
+            None,
+        )
         .await;
     assert_code(&wrong, "UNAUTHENTICATED");
     assert_code(&unknown, "UNAUTHENTICATED");
-    assert_eq!(wrong["errors"][0]["message"], unknown["errors"][0]["message"]);
+    assert_eq!(
+        wrong["errors"][0]["message"],
+        unknown["errors"][0]["message"]
+    );
 }
 
 #[tokio::test]
 async fn refresh_rotates_the_token_and_the_old_one_stops_working() {
     let app = TestApp::spawn().await;
     let user = app.sign_up("rota").await;
-    let first = app.graphql(REFRESH, json!({ "t": user.refresh_token }), None).await;
+    let first = app
+        .graphql(REFRESH, json!({ "t": user.refresh_token }), None)
+        .await;
     let next = &first["data"]["refreshSession"];
     assert_eq!(next["user"]["id"], user.id.as_str());
     let new_refresh = next["refreshToken"].as_str().unwrap();
@@ -126,7 +142,9 @@ async fn refresh_rotates_the_token_and_the_old_one_stops_working() {
         .await;
     assert_eq!(viewer["data"]["viewer"]["id"], user.id.as_str());
 
-    let again = app.graphql(REFRESH, json!({ "t": new_refresh }), None).await;
+    let again = app
+        .graphql(REFRESH, json!({ "t": new_refresh }), None)
+        .await;
     assert!(again["data"]["refreshSession"].is_object(), "{again}");
 }
 
@@ -134,14 +152,18 @@ async fn refresh_rotates_the_token_and_the_old_one_stops_working() {
 async fn reusing_a_rotated_refresh_token_revokes_the_whole_family() {
     let app = TestApp::spawn().await;
     let user = app.sign_up("victim").await;
-    let rotated = app.graphql(REFRESH, json!({ "t": user.refresh_token }), None).await;
+    let rotated = app
+        .graphql(REFRESH, json!({ "t": user.refresh_token }), None)
+        .await;
     let current = rotated["data"]["refreshSession"]["refreshToken"]
         .as_str()
         .unwrap()
         .to_string();
 
     // Someone replays the old token: refused, and the family is revoked.
-    let replay = app.graphql(REFRESH, json!({ "t": user.refresh_token }), None).await;
+    let replay = app
+        .graphql(REFRESH, json!({ "t": user.refresh_token }), None)
+        .await;
     assert_code(&replay, "UNAUTHENTICATED");
     // So the legitimate holder's newest token no longer works either.
     let after = app.graphql(REFRESH, json!({ "t": current }), None).await;
@@ -149,7 +171,9 @@ async fn reusing_a_rotated_refresh_token_revokes_the_whole_family() {
 
     // Another sign-in (another family) is unaffected.
     let other = app.log_in("victim", PASSWORD).await;
-    let fine = app.graphql(REFRESH, json!({ "t": other.refresh_token }), None).await;
+    let fine = app
+        .graphql(REFRESH, json!({ "t": other.refresh_token }), None)
+        .await;
     assert!(fine["data"]["refreshSession"].is_object(), "{fine}");
 }
 
@@ -164,7 +188,10 @@ async fn concurrent_refreshes_of_one_token_let_at_most_one_through() {
         .filter(|b| b["data"]["refreshSession"].is_object())
         .count();
     assert!(ok <= 1, "{results:?}");
-    for body in results.iter().filter(|b| b["data"]["refreshSession"].is_null()) {
+    for body in results
+        .iter()
+        .filter(|b| b["data"]["refreshSession"].is_null())
+    {
         assert_code(body, "UNAUTHENTICATED");
     }
 }
@@ -183,11 +210,17 @@ async fn log_out_ends_the_session_and_is_idempotent() {
     let app = TestApp::spawn().await;
     let user = app.sign_up("leaver").await;
     let out = "mutation($t: String!) { logOut(refreshToken: $t) }";
-    let body = app.graphql(out, json!({ "t": user.refresh_token }), None).await;
+    let body = app
+        .graphql(out, json!({ "t": user.refresh_token }), None)
+        .await;
     assert_eq!(body["data"]["logOut"], true);
-    let again = app.graphql(out, json!({ "t": user.refresh_token }), None).await;
+    let again = app
+        .graphql(out, json!({ "t": user.refresh_token }), None)
+        .await;
     assert_eq!(again["data"]["logOut"], true);
-    let refresh = app.graphql(REFRESH, json!({ "t": user.refresh_token }), None).await;
+    let refresh = app
+        .graphql(REFRESH, json!({ "t": user.refresh_token }), None)
+        .await;
     assert_code(&refresh, "UNAUTHENTICATED");
 }
 
@@ -214,11 +247,17 @@ async fn changing_the_password_ends_old_tokens_and_sessions() {
             Some(&user.access_token),
         )
         .await;
-    let fresh = body["data"]["changePassword"]["accessToken"].as_str().unwrap();
+    let fresh = body["data"]["changePassword"]["accessToken"]
+        .as_str()
+        .unwrap();
 
-    let old = app.graphql(VIEWER, json!({}), Some(&user.access_token)).await;
+    let old = app
+        .graphql(VIEWER, json!({}), Some(&user.access_token))
+        .await;
     assert_code(&old, "UNAUTHENTICATED");
-    let old_refresh = app.graphql(REFRESH, json!({ "t": user.refresh_token }), None).await;
+    let old_refresh = app
+        .graphql(REFRESH, json!({ "t": user.refresh_token }), None)
+        .await;
     assert_code(&old_refresh, "UNAUTHENTICATED");
     let new = app.graphql(VIEWER, json!({}), Some(fresh)).await;
     assert_eq!(new["data"]["viewer"]["handle"], "changer");
@@ -243,18 +282,29 @@ async fn only_admins_set_roles_and_the_role_shows_on_the_viewer() {
     let app = TestApp::spawn().await;
     let admin = app.admin("root").await;
     let member = app.sign_up("worker").await;
-    let set_role = "mutation($id: ID!, $role: Role!) { setUserRole(userId: $id, role: $role) { id role } }";
+    let set_role =
+        "mutation($id: ID!, $role: Role!) { setUserRole(userId: $id, role: $role) { id role } }";
 
     let denied = app
-        .graphql(set_role, json!({ "id": member.id, "role": "ADMIN" }), Some(&member.access_token))
+        .graphql(
+            set_role,
+            json!({ "id": member.id, "role": "ADMIN" }),
+            Some(&member.access_token),
+        )
         .await;
     assert_code(&denied, "FORBIDDEN");
 
     let body = app
-        .graphql(set_role, json!({ "id": member.id, "role": "STAFF" }), Some(&admin.access_token))
+        .graphql(
+            set_role,
+            json!({ "id": member.id, "role": "STAFF" }),
+            Some(&admin.access_token),
+        )
         .await;
     assert_eq!(body["data"]["setUserRole"]["role"], "STAFF");
-    let viewer = app.graphql(VIEWER, json!({}), Some(&member.access_token)).await;
+    let viewer = app
+        .graphql(VIEWER, json!({}), Some(&member.access_token))
+        .await;
     assert_eq!(viewer["data"]["viewer"]["role"], "STAFF");
 
     let missing = app
@@ -266,7 +316,11 @@ async fn only_admins_set_roles_and_the_role_shows_on_the_viewer() {
         .await;
     assert_code(&missing, "NOT_FOUND");
     let garbage = app
-        .graphql(set_role, json!({ "id": "not-a-uuid", "role": "STAFF" }), Some(&admin.access_token))
+        .graphql(
+            set_role,
+            json!({ "id": "not-a-uuid", "role": "STAFF" }),
+            Some(&admin.access_token),
+        )
         .await;
     assert_code(&garbage, "BAD_USER_INPUT");
 }
@@ -278,21 +332,37 @@ async fn a_ban_ends_access_at_once_and_blocks_log_in() {
     let member = app.sign_up("troll").await;
     let ban = "mutation($id: ID!, $b: Boolean!) { setUserBanned(userId: $id, banned: $b) { id } }";
     let body = app
-        .graphql(ban, json!({ "id": member.id, "b": true }), Some(&admin.access_token))
+        .graphql(
+            ban,
+            json!({ "id": member.id, "b": true }),
+            Some(&admin.access_token),
+        )
         .await;
     assert!(body["errors"].is_null(), "{body}");
 
-    let viewer = app.graphql(VIEWER, json!({}), Some(&member.access_token)).await;
+    let viewer = app
+        .graphql(VIEWER, json!({}), Some(&member.access_token))
+        .await;
     assert_code(&viewer, "UNAUTHENTICATED");
-    let refresh = app.graphql(REFRESH, json!({ "t": member.refresh_token }), None).await;
+    let refresh = app
+        .graphql(REFRESH, json!({ "t": member.refresh_token }), None)
+        .await;
     assert_code(&refresh, "UNAUTHENTICATED");
     let log_in = app
-        .graphql(LOG_IN, json!({ "input": { "handle": "troll", "password": PASSWORD } }), None)
+        .graphql(
+            LOG_IN,
+            json!({ "input": { "handle": "troll", "password": PASSWORD } }),
+            None,
+        )
         .await;
     assert_code(&log_in, "FORBIDDEN");
 
-    app.graphql(ban, json!({ "id": member.id, "b": false }), Some(&admin.access_token))
-        .await;
+    app.graphql(
+        ban,
+        json!({ "id": member.id, "b": false }),
+        Some(&admin.access_token),
+    )
+    .await;
     app.log_in("troll", PASSWORD).await;
 }
 

@@ -28,7 +28,11 @@ async fn create_partner(app: &TestApp, admin: &TestUser, scopes: &[&str]) -> Cre
     }
 }
 
-async fn token_request(app: &TestApp, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> (u16, Value) {
+async fn token_request(
+    app: &TestApp,
+    form: &[(&str, &str)],
+    basic: Option<(&str, &str)>,
+) -> (u16, Value) {
     let mut request = app
         .client
         .post(format!("{}/oauth/token", app.address))
@@ -39,7 +43,10 @@ async fn token_request(app: &TestApp, form: &[(&str, &str)], basic: Option<(&str
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
     assert_eq!(
-        response.headers().get("cache-control").and_then(|v| v.to_str().ok()),
+        response
+            .headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
         Some("no-store")
     );
     (status, response.json().await.unwrap())
@@ -73,11 +80,19 @@ async fn partner_creation_is_admin_only_and_validates_its_input() {
     let admin = app.admin("root").await;
     let member = app.sign_up("member").await;
     let denied = app
-        .graphql(CREATE, json!({ "input": { "name": "X", "scopes": ["sales:write"] } }), Some(&member.access_token))
+        .graphql(
+            CREATE,
+            json!({ "input": { "name": "X", "scopes": ["sales:write"] } }),
+            Some(&member.access_token),
+        )
         .await;
     assert_code(&denied, "FORBIDDEN");
     let anonymous = app
-        .graphql(CREATE, json!({ "input": { "name": "X", "scopes": ["sales:write"] } }), None)
+        .graphql(
+            CREATE,
+            json!({ "input": { "name": "X", "scopes": ["sales:write"] } }),
+            None,
+        )
         .await;
     assert_code(&anonymous, "UNAUTHENTICATED");
     for (name, scopes, field) in [
@@ -86,7 +101,11 @@ async fn partner_creation_is_admin_only_and_validates_its_input() {
         ("", json!(["sales:write"]), "name"),
     ] {
         let body = app
-            .graphql(CREATE, json!({ "input": { "name": name, "scopes": scopes } }), Some(&admin.access_token))
+            .graphql(
+                CREATE,
+                json!({ "input": { "name": name, "scopes": scopes } }),
+                Some(&admin.access_token),
+            )
             .await;
         assert_code(&body, "BAD_USER_INPUT");
         assert_eq!(body["errors"][0]["extensions"]["field"], field);
@@ -124,9 +143,18 @@ async fn client_credentials_work_with_basic_auth_and_with_form_fields() {
     assert_eq!(status, 200, "{body}");
 
     let token = body["access_token"].as_str().unwrap();
-    let me = app.graphql("{ currentPartner { id name scopes } }", json!({}), Some(token)).await;
+    let me = app
+        .graphql(
+            "{ currentPartner { id name scopes } }",
+            json!({}),
+            Some(token),
+        )
+        .await;
     assert_eq!(me["data"]["currentPartner"]["id"], creds.id.as_str());
-    assert_eq!(me["data"]["currentPartner"]["scopes"], json!(["sales:write"]));
+    assert_eq!(
+        me["data"]["currentPartner"]["scopes"],
+        json!(["sales:write"])
+    );
 }
 
 #[tokio::test]
@@ -141,13 +169,27 @@ async fn token_endpoint_errors_follow_rfc_6749() {
         Some((&creds.client_id, "wrong-secret")),
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
 
-    let (status, body) = token_request(&app, &[("grant_type", "client_credentials")], Some(("cp_unknown", "x"))).await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
+    let (status, body) = token_request(
+        &app,
+        &[("grant_type", "client_credentials")],
+        Some(("cp_unknown", "x")),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
 
     let (status, body) = token_request(&app, &[("grant_type", "client_credentials")], None).await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
 
     let (status, body) = token_request(
         &app,
@@ -155,18 +197,31 @@ async fn token_endpoint_errors_follow_rfc_6749() {
         Some((&creds.client_id, &creds.client_secret)),
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("unsupported_grant_type")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("unsupported_grant_type"))
+    );
 
     let (status, body) = token_request(
         &app,
-        &[("grant_type", "client_credentials"), ("scope", "sales:write")],
+        &[
+            ("grant_type", "client_credentials"),
+            ("scope", "sales:write"),
+        ],
         Some((&creds.client_id, &creds.client_secret)),
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_scope")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_scope"))
+    );
 
-    let (status, body) = token_request(&app, &[], Some((&creds.client_id, &creds.client_secret))).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")));
+    let (status, body) =
+        token_request(&app, &[], Some((&creds.client_id, &creds.client_secret))).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
 }
 
 #[tokio::test]
@@ -176,7 +231,10 @@ async fn a_requested_scope_narrows_the_token() {
     let creds = create_partner(&app, &admin, &["sales:write", "ideas:read"]).await;
     let (status, body) = token_request(
         &app,
-        &[("grant_type", "client_credentials"), ("scope", "ideas:read")],
+        &[
+            ("grant_type", "client_credentials"),
+            ("scope", "ideas:read"),
+        ],
         Some((&creds.client_id, &creds.client_secret)),
     )
     .await;
@@ -185,14 +243,20 @@ async fn a_requested_scope_narrows_the_token() {
     let token = body["access_token"].as_str().unwrap();
     let payload = token.split('.').nth(1).unwrap();
     let claims: Value = serde_json::from_slice(
-        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap(),
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .unwrap(),
     )
     .unwrap();
     assert_eq!(claims["scope"], "ideas:read");
     assert_eq!(claims["aud"], "canyu-partner");
     // The partner keeps both grants; only this token is narrowed.
-    let me = app.graphql("{ currentPartner { scopes } }", json!({}), Some(token)).await;
-    assert_eq!(me["data"]["currentPartner"]["scopes"], json!(["sales:write", "ideas:read"]));
+    let me = app
+        .graphql("{ currentPartner { scopes } }", json!({}), Some(token))
+        .await;
+    assert_eq!(
+        me["data"]["currentPartner"]["scopes"],
+        json!(["sales:write", "ideas:read"])
+    );
 }
 
 #[tokio::test]
@@ -203,7 +267,13 @@ async fn user_and_partner_tokens_never_pass_for_each_other() {
     let token = partner_token(&app, &creds).await;
 
     // A user token at a partner-only operation.
-    let body = app.graphql("{ currentPartner { id } }", json!({}), Some(&admin.access_token)).await;
+    let body = app
+        .graphql(
+            "{ currentPartner { id } }",
+            json!({}),
+            Some(&admin.access_token),
+        )
+        .await;
     assert_code(&body, "FORBIDDEN");
     // A partner token at user-only operations.
     let body = app
@@ -219,10 +289,14 @@ async fn user_and_partner_tokens_never_pass_for_each_other() {
         .await;
     assert_code(&body, "FORBIDDEN");
     // And a partner is nobody's viewer.
-    let body = app.graphql("{ viewer { id } }", json!({}), Some(&token)).await;
+    let body = app
+        .graphql("{ viewer { id } }", json!({}), Some(&token))
+        .await;
     assert!(body["data"]["viewer"].is_null(), "{body}");
     // Anonymous callers are unauthenticated, not forbidden.
-    let body = app.graphql("{ currentPartner { id } }", json!({}), None).await;
+    let body = app
+        .graphql("{ currentPartner { id } }", json!({}), None)
+        .await;
     assert_code(&body, "UNAUTHENTICATED");
 }
 
@@ -233,11 +307,20 @@ async fn revoking_a_partner_ends_its_tokens_and_its_grants() {
     let creds = create_partner(&app, &admin, &["sales:write"]).await;
     let token = partner_token(&app, &creds).await;
     let body = app
-        .graphql("mutation($id: ID!) { revokePartner(id: $id) { revokedAt } }", json!({ "id": creds.id }), Some(&admin.access_token))
+        .graphql(
+            "mutation($id: ID!) { revokePartner(id: $id) { revokedAt } }",
+            json!({ "id": creds.id }),
+            Some(&admin.access_token),
+        )
         .await;
-    assert!(body["data"]["revokePartner"]["revokedAt"].is_string(), "{body}");
+    assert!(
+        body["data"]["revokePartner"]["revokedAt"].is_string(),
+        "{body}"
+    );
 
-    let (status, body) = app.graphql_status("{ currentPartner { id } }", json!({}), Some(&token)).await;
+    let (status, body) = app
+        .graphql_status("{ currentPartner { id } }", json!({}), Some(&token))
+        .await;
     assert_eq!(status, 401);
     assert_code(&body, "UNAUTHENTICATED");
     let (status, body) = token_request(
@@ -246,7 +329,10 @@ async fn revoking_a_partner_ends_its_tokens_and_its_grants() {
         Some((&creds.client_id, &creds.client_secret)),
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
 
     let missing = app
         .graphql(
@@ -271,7 +357,9 @@ async fn partners_are_listed_in_pages_for_admins_only() {
     let mut seen = Vec::new();
     let mut after = Value::Null;
     loop {
-        let body = app.graphql(list, json!({ "after": after }), Some(&admin.access_token)).await;
+        let body = app
+            .graphql(list, json!({ "after": after }), Some(&admin.access_token))
+            .await;
         let connection = &body["data"]["partners"];
         for edge in connection["edges"].as_array().unwrap() {
             seen.push(edge["node"]["id"].as_str().unwrap().to_string());
@@ -283,12 +371,24 @@ async fn partners_are_listed_in_pages_for_admins_only() {
     }
     assert_eq!(seen, ids, "every partner once, oldest first");
 
-    let denied = app.graphql(list, json!({ "after": null }), Some(&member.access_token)).await;
+    let denied = app
+        .graphql(list, json!({ "after": null }), Some(&member.access_token))
+        .await;
     assert_code(&denied, "FORBIDDEN");
-    let bad_cursor = app.graphql(list, json!({ "after": "garbage" }), Some(&admin.access_token)).await;
+    let bad_cursor = app
+        .graphql(
+            list,
+            json!({ "after": "garbage" }),
+            Some(&admin.access_token),
+        )
+        .await;
     assert_code(&bad_cursor, "BAD_USER_INPUT");
     let too_many = app
-        .graphql("{ partners(first: 101) { edges { cursor } } }", json!({}), Some(&admin.access_token))
+        .graphql(
+            "{ partners(first: 101) { edges { cursor } } }",
+            json!({}),
+            Some(&admin.access_token),
+        )
         .await;
     assert_code(&too_many, "BAD_USER_INPUT");
 }
@@ -296,7 +396,9 @@ async fn partners_are_listed_in_pages_for_admins_only() {
 #[tokio::test]
 async fn the_scope_catalogue_is_public() {
     let app = TestApp::spawn().await;
-    let body = app.graphql("{ partnerScopes { name description } }", json!({}), None).await;
+    let body = app
+        .graphql("{ partnerScopes { name description } }", json!({}), None)
+        .await;
     let names: Vec<&str> = body["data"]["partnerScopes"]
         .as_array()
         .unwrap()

@@ -15,8 +15,10 @@ const VIEWER: &str = "{ viewer { id } }";
 
 fn parts(token: &str) -> (Value, Value) {
     let mut it = token.split('.');
-    let header = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(it.next().unwrap()).unwrap()).unwrap();
-    let claims = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(it.next().unwrap()).unwrap()).unwrap();
+    let header =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(it.next().unwrap()).unwrap()).unwrap();
+    let claims =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(it.next().unwrap()).unwrap()).unwrap();
     (header, claims)
 }
 
@@ -33,7 +35,10 @@ async fn server_key(app: &TestApp) -> (String, EncodingKey) {
         .sql_strings("SELECT private_key FROM signing_key WHERE retired_at IS NULL")
         .await
         .remove(0);
-    (kid, EncodingKey::from_ed_der(&STANDARD.decode(der).unwrap()))
+    (
+        kid,
+        EncodingKey::from_ed_der(&STANDARD.decode(der).unwrap()),
+    )
 }
 
 async fn sign_with_server_key(app: &TestApp, claims: &Value) -> String {
@@ -91,7 +96,8 @@ async fn a_token_signed_by_a_foreign_key_is_rejected() {
     let mut forged = Header::new(Algorithm::EdDSA);
     forged.kid = header["kid"].as_str().map(str::to_string);
     forged.typ = Some("at+jwt".into());
-    let token = jsonwebtoken::encode(&forged, &claims, &EncodingKey::from_ed_der(der.as_bytes())).unwrap();
+    let token =
+        jsonwebtoken::encode(&forged, &claims, &EncodingKey::from_ed_der(der.as_bytes())).unwrap();
     assert_rejected(&app, &token).await;
 }
 
@@ -114,7 +120,11 @@ async fn an_unknown_kid_is_rejected() {
     let (mut header, claims) = parts(&u.access_token);
     header["kid"] = json!("someone-elses-key");
     let signature = u.access_token.rsplit('.').next().unwrap();
-    assert_rejected(&app, &format!("{}.{}.{signature}", b64(&header), b64(&claims))).await;
+    assert_rejected(
+        &app,
+        &format!("{}.{}.{signature}", b64(&header), b64(&claims)),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -175,7 +185,12 @@ async fn a_token_without_our_typ_is_rejected() {
 #[tokio::test]
 async fn malformed_authorization_headers_are_rejected_not_ignored() {
     let app = TestApp::spawn().await;
-    for value in ["Bearer", "Bearer not.a.jwt", "Basic dXNlcjpwdw==", "garbage"] {
+    for value in [
+        "Bearer",
+        "Bearer not.a.jwt",
+        "Basic dXNlcjpwdw==",
+        "garbage",
+    ] {
         let response = app
             .client
             .post(format!("{}/graphql", app.address))
@@ -232,12 +247,16 @@ async fn another_replica_verifies_tokens_and_picks_up_a_rotated_key() {
     let app = TestApp::spawn().await;
     let replica = app.replica(&[]).await;
     let u = user(&app).await;
-    let seen = replica.graphql(VIEWER, json!({}), Some(&u.access_token)).await;
+    let seen = replica
+        .graphql(VIEWER, json!({}), Some(&u.access_token))
+        .await;
     assert_eq!(seen["data"]["viewer"]["id"], u.id.as_str());
 
     app.state.keys.rotate().await.unwrap();
     let fresh = app.log_in("target", canyu_tests::PASSWORD).await;
-    let seen = replica.graphql(VIEWER, json!({}), Some(&fresh.access_token)).await;
+    let seen = replica
+        .graphql(VIEWER, json!({}), Some(&fresh.access_token))
+        .await;
     assert_eq!(seen["data"]["viewer"]["id"], u.id.as_str(), "{seen}");
 }
 
@@ -251,6 +270,12 @@ async fn jwks_publishes_ed25519_public_keys_only() {
     assert_eq!(key["kty"], "OKP");
     assert_eq!(key["crv"], "Ed25519");
     assert_eq!(key["alg"], "EdDSA");
-    assert_eq!(URL_SAFE_NO_PAD.decode(key["x"].as_str().unwrap()).unwrap().len(), 32);
+    assert_eq!(
+        URL_SAFE_NO_PAD
+            .decode(key["x"].as_str().unwrap())
+            .unwrap()
+            .len(),
+        32
+    );
     assert!(key["d"].is_null(), "no private part");
 }
