@@ -396,7 +396,10 @@ async fn graphql_ws(
                     .map_err(|e| async_graphql::Error::new(e.to_string()))?,
             };
             let mut data = Data::default();
-            data.insert(graphql::loaders::Loaders::new(state.db.clone()));
+            data.insert(graphql::loaders::Loaders::new(
+                state.db.clone(),
+                viewer.clone(),
+            ));
             data.insert(viewer);
             Ok(data)
         })

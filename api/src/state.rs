@@ -10,6 +10,7 @@ use crate::auth::passwords::PasswordHasherPool;
 use crate::auth::tokens::TokenIssuer;
 use crate::config::Config;
 use crate::error::AppResult;
+use crate::events::Events;
 use crate::telemetry::Metrics;
 
 /// Shared, cheaply clonable state of one server process.
@@ -21,6 +22,7 @@ pub struct AppState {
     pub tokens: Arc<TokenIssuer>,
     pub passwords: PasswordHasherPool,
     pub metrics: Arc<Metrics>,
+    pub events: Events,
 }
 
 impl AppState {
@@ -30,11 +32,15 @@ impl AppState {
         crate::db::migrate(&db).await?;
         let state = Self::from_parts(db, config)?;
         state.keys.ensure_key().await?;
+        state.events.listen(&state.db).await?;
         Ok(state)
     }
 
     /// Builds the state over an already migrated connection.
-    pub fn from_parts(db: DatabaseConnection, config: Config) -> AppResult<Self> {
+    pub fn from_parts(mut db: DatabaseConnection, config: Config) -> AppResult<Self> {
+        let metrics = Arc::new(Metrics::new()?);
+        let queries = metrics.db_queries.clone();
+        db.set_metric_callback(move |_| queries.inc());
         let longest_ttl = config.access_token_ttl.max(config.partner_token_ttl);
         Ok(AppState {
             keys: Arc::new(KeyStore::new(db.clone(), longest_ttl)),
@@ -44,7 +50,8 @@ impl AppState {
                 config.partner_token_ttl,
             )),
             passwords: PasswordHasherPool::new(config.password_hash_concurrency)?,
-            metrics: Arc::new(Metrics::new()?),
+            metrics,
+            events: Events::new(),
             db,
             config: Arc::new(config),
         })

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
 };
 
 use crate::error::{AppError, AppResult};
@@ -21,6 +21,8 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     pool: IntGaugeVec,
+    /// SQL statements run by this process (also how tests prove loaders batch).
+    pub db_queries: IntCounter,
 }
 
 impl Metrics {
@@ -53,6 +55,14 @@ impl Metrics {
             &["state"],
         )
         .map_err(AppError::internal)?;
+        let db_queries = IntCounter::new(
+            "canyu_db_queries_total",
+            "SQL statements run against the database",
+        )
+        .map_err(AppError::internal)?;
+        registry
+            .register(Box::new(db_queries.clone()))
+            .map_err(AppError::internal)?;
         registry
             .register(Box::new(requests.clone()))
             .map_err(AppError::internal)?;
@@ -67,6 +77,7 @@ impl Metrics {
             requests,
             latency,
             pool,
+            db_queries,
         })
     }
 

@@ -2,8 +2,17 @@
 //!
 //! Business rules live in `api/src/services`; GraphQL types live in `api/src/graphql`.
 //! Nothing here derives GraphQL output, so no column (a password hash, a key) can leak by accident.
+//! (`tally_change` and the SQLite `suggestion_fts` table are written with SQL by the suggestions
+//! service and have no model.)
 
+pub mod comment;
+pub mod community;
+pub mod membership;
+pub mod notification;
 pub mod partner;
 pub mod refresh_token;
 pub mod signing_key;
+pub mod suggestion;
+pub mod suggestion_event;
 pub mod user;
+pub mod vote;

@@ -9,6 +9,15 @@ mod m20261123_000001_create_user;
 mod m20261123_000002_create_refresh_token;
 mod m20261123_000003_create_signing_key;
 mod m20261123_000004_create_partner;
+mod m20261124_000005_create_community;
+mod m20261124_000006_create_membership;
+mod m20261124_000007_create_suggestion;
+mod m20261124_000008_create_suggestion_search;
+mod m20261124_000009_create_suggestion_event;
+mod m20261124_000010_create_vote;
+mod m20261124_000011_create_comment;
+mod m20261124_000012_create_notification;
+mod m20261124_000013_create_tally_change;
 
 pub struct Migrator;
 
@@ -20,6 +29,15 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_create_refresh_token::Migration),
             Box::new(m20261123_000003_create_signing_key::Migration),
             Box::new(m20261123_000004_create_partner::Migration),
+            Box::new(m20261124_000005_create_community::Migration),
+            Box::new(m20261124_000006_create_membership::Migration),
+            Box::new(m20261124_000007_create_suggestion::Migration),
+            Box::new(m20261124_000008_create_suggestion_search::Migration),
+            Box::new(m20261124_000009_create_suggestion_event::Migration),
+            Box::new(m20261124_000010_create_vote::Migration),
+            Box::new(m20261124_000011_create_comment::Migration),
+            Box::new(m20261124_000012_create_notification::Migration),
+            Box::new(m20261124_000013_create_tally_change::Migration),
         ]
     }
 }

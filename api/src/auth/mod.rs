@@ -85,6 +85,19 @@ impl Viewer {
         }
     }
 
+    /// The signed-in user's id, if a user is calling.
+    pub fn user_id(&self) -> Option<Uuid> {
+        match self {
+            Viewer::User(user) => Some(user.id),
+            _ => None,
+        }
+    }
+
+    /// Whether a STAFF or ADMIN user is calling: the brand's people see every community.
+    pub fn is_staff(&self) -> bool {
+        matches!(self, Viewer::User(user) if rank(user.role) >= rank(Role::Staff))
+    }
+
     /// The partner calling, or FORBIDDEN for a user token.
     pub fn require_partner(&self) -> AppResult<&PartnerViewer> {
         match self {

@@ -1,24 +1,49 @@
 //! Every DataLoader, built fresh for each request by [`Loaders::new`]: one query per batch,
-//! never one per row, and nothing cached across requests.
+//! never one per row, and nothing cached across requests. Loaders that answer "what may this
+//! viewer see" carry the request's viewer.
 
 use std::collections::HashMap;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use entity::user;
+use entity::{comment, community, membership, suggestion, user, vote};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
+use crate::auth::Viewer;
 use crate::error::AppError;
+use crate::services;
 
 /// The loaders of one request.
 pub struct Loaders {
     pub users: DataLoader<UserLoader>,
+    pub communities: DataLoader<CommunityLoader>,
+    pub suggestions: DataLoader<SuggestionLoader>,
+    pub comments: DataLoader<CommentLoader>,
+    pub memberships: DataLoader<MembershipLoader>,
+    pub votes: DataLoader<VoteLoader>,
 }
 
 impl Loaders {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: DatabaseConnection, viewer: Viewer) -> Self {
         Loaders {
-            users: DataLoader::new(UserLoader { db }, tokio::spawn),
+            users: DataLoader::new(UserLoader { db: db.clone() }, tokio::spawn),
+            communities: DataLoader::new(CommunityLoader { db: db.clone() }, tokio::spawn),
+            suggestions: DataLoader::new(
+                SuggestionLoader {
+                    db: db.clone(),
+                    viewer: viewer.clone(),
+                },
+                tokio::spawn,
+            ),
+            comments: DataLoader::new(CommentLoader { db: db.clone() }, tokio::spawn),
+            memberships: DataLoader::new(
+                MembershipLoader {
+                    db: db.clone(),
+                    viewer: viewer.clone(),
+                },
+                tokio::spawn,
+            ),
+            votes: DataLoader::new(VoteLoader { db, viewer }, tokio::spawn),
         }
     }
 }
@@ -33,7 +58,108 @@ impl Loader<Uuid> for UserLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, user::Model>, AppError> {
-        let users = crate::services::users::find_many(&self.db, keys).await?;
+        let users = services::users::find_many(&self.db, keys).await?;
         Ok(users.into_iter().map(|u| (u.id, u)).collect())
+    }
+}
+
+/// Communities by id, without a visibility check: only reached from something already visible.
+pub struct CommunityLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for CommunityLoader {
+    type Value = community::Model;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, community::Model>, AppError> {
+        let rows = services::communities::find_many(&self.db, keys).await?;
+        Ok(rows.into_iter().map(|c| (c.id, c)).collect())
+    }
+}
+
+/// Suggestions by id, only those the viewer may see (others are simply absent).
+pub struct SuggestionLoader {
+    db: DatabaseConnection,
+    viewer: Viewer,
+}
+
+impl Loader<Uuid> for SuggestionLoader {
+    type Value = suggestion::Model;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, suggestion::Model>, AppError> {
+        let rows = services::suggestions::find_many(&self.db, keys).await?;
+        let community_ids: Vec<Uuid> = rows.iter().map(|s| s.community_id).collect();
+        let communities = services::communities::find_many(&self.db, &community_ids).await?;
+        let private: Vec<Uuid> = match self.viewer.user_id() {
+            Some(user_id) => services::communities::private_member_of(&self.db, user_id).await?,
+            None => Vec::new(),
+        };
+        let visible = |community_id: Uuid| {
+            self.viewer.is_staff()
+                || private.contains(&community_id)
+                || communities
+                    .iter()
+                    .any(|c| c.id == community_id && c.visibility == community::Visibility::Public)
+        };
+        Ok(rows
+            .into_iter()
+            .filter(|s| visible(s.community_id))
+            .map(|s| (s.id, s))
+            .collect())
+    }
+}
+
+/// Comments by id (official responses), without a visibility check.
+pub struct CommentLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for CommentLoader {
+    type Value = comment::Model;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, comment::Model>, AppError> {
+        let rows = services::comments::find_many(&self.db, keys).await?;
+        Ok(rows.into_iter().map(|c| (c.id, c)).collect())
+    }
+}
+
+/// The viewer's membership, by community id.
+pub struct MembershipLoader {
+    db: DatabaseConnection,
+    viewer: Viewer,
+}
+
+impl Loader<Uuid> for MembershipLoader {
+    type Value = membership::Model;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, membership::Model>, AppError> {
+        let Some(user_id) = self.viewer.user_id() else {
+            return Ok(HashMap::new());
+        };
+        let rows = services::communities::memberships_of(&self.db, user_id, keys).await?;
+        Ok(rows.into_iter().map(|m| (m.community_id, m)).collect())
+    }
+}
+
+/// The viewer's vote, by suggestion id.
+pub struct VoteLoader {
+    db: DatabaseConnection,
+    viewer: Viewer,
+}
+
+impl Loader<Uuid> for VoteLoader {
+    type Value = vote::Model;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, vote::Model>, AppError> {
+        let Some(user_id) = self.viewer.user_id() else {
+            return Ok(HashMap::new());
+        };
+        let rows = services::votes::find_for_user(&self.db, user_id, keys).await?;
+        Ok(rows.into_iter().map(|v| (v.suggestion_id, v)).collect())
     }
 }

@@ -4,14 +4,19 @@
 //! `<Feature>Mutation`, merged into the roots here. Resolvers call one service function and end
 //! with `.extend()` so every error keeps its `extensions.code`.
 
+pub mod comments;
+pub mod communities;
 pub mod connection;
 pub mod loaders;
+pub mod notifications;
 pub mod partners;
+pub mod suggestions;
 pub mod users;
+pub mod votes;
 
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{
-    Context, EmptySubscription, ErrorExtensions, ID, MergedObject, Request, Response, Schema,
+    Context, ErrorExtensions, ID, MergedObject, MergedSubscription, Request, Response, Schema,
 };
 use uuid::Uuid;
 
@@ -21,22 +26,40 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
 /// The executable schema.
-pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Every query field, merged from the feature modules.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(users::UsersQuery, partners::PartnersQuery);
+pub struct QueryRoot(
+    users::UsersQuery,
+    partners::PartnersQuery,
+    communities::CommunitiesQuery,
+    suggestions::SuggestionsQuery,
+    notifications::NotificationsQuery,
+);
 
 /// Every mutation field, merged from the feature modules.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(users::UsersMutation, partners::PartnersMutation);
+pub struct MutationRoot(
+    users::UsersMutation,
+    partners::PartnersMutation,
+    communities::CommunitiesMutation,
+    suggestions::SuggestionsMutation,
+    votes::VotesMutation,
+    comments::CommentsMutation,
+    notifications::NotificationsMutation,
+);
+
+/// Every subscription field, merged from the feature modules.
+#[derive(MergedSubscription, Default)]
+pub struct SubscriptionRoot(suggestions::SuggestionsSubscription);
 
 /// Builds the schema with the limits from `config`; `state` is shared by every request.
 pub fn build_schema(config: &Config, state: AppState) -> AppSchema {
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot::default(),
     )
     .limit_depth(config.graphql_max_depth)
     .limit_complexity(config.graphql_max_complexity)
@@ -54,7 +77,7 @@ pub fn sdl() -> String {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot::default(),
     )
     .finish()
     .sdl()
@@ -63,8 +86,8 @@ pub fn sdl() -> String {
 /// Attaches the viewer and fresh per-request loaders to a request.
 pub fn prepare(request: Request, viewer: Viewer, state: &AppState) -> Request {
     request
+        .data(loaders::Loaders::new(state.db.clone(), viewer.clone()))
         .data(viewer)
-        .data(loaders::Loaders::new(state.db.clone()))
 }
 
 /// The kind of operation a request would run, if its document parses.
@@ -138,6 +161,17 @@ pub(crate) fn parts<'a>(ctx: &Context<'a>) -> async_graphql::Result<(&'a AppStat
         .data::<Viewer>()
         .map_err(|_| AppError::internal("request prepared without viewer").extend())?;
     Ok((state, viewer))
+}
+
+/// The request's loaders.
+pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a loaders::Loaders> {
+    ctx.data::<loaders::Loaders>()
+        .map_err(|_| AppError::internal("request prepared without loaders").extend())
+}
+
+/// Parses an optional client-made `ID` of a create input.
+pub(crate) fn parse_optional_id(field: &str, id: &Option<ID>) -> AppResult<Option<Uuid>> {
+    id.as_ref().map(|id| parse_id(field, id)).transpose()
 }
 
 /// Parses an `ID` argument as a UUID; anything else is BAD_USER_INPUT naming `field`.

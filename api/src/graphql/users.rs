@@ -1,12 +1,19 @@
 //! Identity in GraphQL: `User`, `AuthPayload`, sign-up, log-in, sessions, roles.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, ResultExt, SimpleObject};
+use async_graphql::connection::Connection;
+use async_graphql::{
+    ComplexObject, Context, Enum, ID, InputObject, Object, ResultExt, SimpleObject,
+};
 use chrono::{DateTime, Utc};
 use entity::user;
 
+use super::connection::from_page;
+use super::suggestions::Suggestion;
 use super::{parse_id, parts};
 use crate::auth;
+use crate::pagination::PageRequest;
 use crate::services::sessions::{self, Session};
+use crate::services::suggestions::{self, ListFilter, Sort};
 use crate::services::users::{self, NewUser};
 
 /// A global role.
@@ -43,6 +50,7 @@ impl From<RoleValue> for auth::Role {
 
 /// A person with an account.
 #[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
 pub struct User {
     pub id: ID,
     /// Unique, lower-case: 3–32 characters of a-z, 0-9 and _.
@@ -61,6 +69,33 @@ impl From<user::Model> for User {
             role: model.role.into(),
             created_at: model.created_at,
         }
+    }
+}
+
+#[ComplexObject]
+impl User {
+    /// Their suggestions that the viewer may see, newest first.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    async fn suggestions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Suggestion>> {
+        let (state, viewer) = parts(ctx)?;
+        let page = PageRequest::new(first, after).extend()?;
+        let filter = ListFilter {
+            community_id: None,
+            author_id: Some(parse_id("id", &self.id).extend()?),
+            statuses: Vec::new(),
+            kind: None,
+            sort: Sort::New,
+            search: None,
+        };
+        let page = suggestions::list(state, viewer, filter, page)
+            .await
+            .extend()?;
+        Ok(from_page(page, Suggestion::from))
     }
 }
 

@@ -1,0 +1,94 @@
+//! Live events: "this suggestion changed", published by services after commit and delivered to
+//! `suggestionUpdated` subscribers.
+//!
+//! On SQLite (one process) an in-process broadcast carries them. On Postgres every event goes
+//! through `NOTIFY`, and each process `LISTEN`s and re-broadcasts what it hears — its own events
+//! included — so a subscriber on any replica sees a change made through any other.
+
+use std::time::Duration;
+
+use sea_orm::sqlx::postgres::PgListener;
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use crate::error::AppResult;
+
+/// The Postgres channel events travel on.
+const CHANNEL: &str = "canyu_suggestion_updated";
+/// Events a slow subscriber may fall behind before it skips ahead.
+const BUFFER: usize = 1024;
+
+/// The publish/subscribe hub of one process.
+#[derive(Clone)]
+pub struct Events {
+    sender: broadcast::Sender<Uuid>,
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Events {
+    pub fn new() -> Self {
+        let (sender, _) = broadcast::channel(BUFFER);
+        Events { sender }
+    }
+
+    /// On Postgres, starts the task that re-broadcasts notifications from every replica.
+    pub async fn listen(&self, db: &DatabaseConnection) -> AppResult<()> {
+        if db.get_database_backend() != DatabaseBackend::Postgres {
+            return Ok(());
+        }
+        let pool = db.get_postgres_connection_pool().clone();
+        let mut listener = PgListener::connect_with(&pool)
+            .await
+            .map_err(|e| crate::error::AppError::Unavailable(e.to_string()))?;
+        listener
+            .listen(CHANNEL)
+            .await
+            .map_err(|e| crate::error::AppError::Unavailable(e.to_string()))?;
+        let sender = self.sender.clone();
+        tokio::spawn(async move {
+            loop {
+                match listener.recv().await {
+                    Ok(notification) => {
+                        if let Ok(id) = Uuid::parse_str(notification.payload()) {
+                            let _ = sender.send(id);
+                        }
+                    }
+                    Err(err) => {
+                        // The listener reconnects on its next `recv`; events sent meanwhile are
+                        // lost, which subscribers tolerate (the next change carries full state).
+                        tracing::warn!(error = %err, "event listener interrupted");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// Announces that `suggestion_id` changed. Call only after the change committed.
+    pub async fn suggestion_updated(&self, db: &DatabaseConnection, suggestion_id: Uuid) {
+        if db.get_database_backend() == DatabaseBackend::Postgres {
+            let statement = Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "SELECT pg_notify($1, $2)",
+                [CHANNEL.into(), suggestion_id.to_string().into()],
+            );
+            if let Err(err) = db.execute_raw(statement).await {
+                tracing::warn!(error = %err, "could not publish an event");
+            }
+        } else {
+            let _ = self.sender.send(suggestion_id);
+        }
+    }
+
+    /// A stream of changed suggestion ids, from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Uuid> {
+        self.sender.subscribe()
+    }
+}

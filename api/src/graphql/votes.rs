@@ -1,0 +1,62 @@
+//! Votes in GraphQL: `VoteValue` and `castVote`.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, ResultExt};
+use entity::vote::Value;
+
+use super::suggestions::Suggestion;
+use super::{parse_id, parts};
+use crate::services::votes;
+
+/// A vote. Set semantics: the same vote twice changes nothing; NONE retracts.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+pub enum VoteValue {
+    Up,
+    Down,
+    None,
+}
+
+impl From<Value> for VoteValue {
+    fn from(value: Value) -> Self {
+        match value {
+            Value::Up => VoteValue::Up,
+            Value::Down => VoteValue::Down,
+            Value::None => VoteValue::None,
+        }
+    }
+}
+
+impl From<VoteValue> for Value {
+    fn from(value: VoteValue) -> Self {
+        match value {
+            VoteValue::Up => Value::Up,
+            VoteValue::Down => Value::Down,
+            VoteValue::None => Value::None,
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct CastVoteInput {
+    pub suggestion_id: ID,
+    pub value: VoteValue,
+}
+
+#[derive(Default)]
+pub struct VotesMutation;
+
+#[Object]
+impl VotesMutation {
+    /// Sets the viewer's vote (ACTIVE members); returns the suggestion with its new counts.
+    async fn cast_vote(
+        &self,
+        ctx: &Context<'_>,
+        input: CastVoteInput,
+    ) -> async_graphql::Result<Suggestion> {
+        let (state, viewer) = parts(ctx)?;
+        let id = parse_id("suggestionId", &input.suggestion_id).extend()?;
+        Ok(votes::cast(state, viewer, id, input.value.into())
+            .await
+            .extend()?
+            .into())
+    }
+}

@@ -1,0 +1,191 @@
+//! Comments on suggestions: adding (idempotent on a client id), editing by the author, soft
+//! deletion, and listing oldest first. `comment_count` changes with the rows, under the
+//! suggestion's row lock.
+
+use chrono::{DateTime, Utc};
+use entity::comment;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use super::{communities, suggestions};
+use crate::auth::Viewer;
+use crate::error::{AppError, AppResult};
+use crate::pagination::{Page, PageRequest};
+use crate::state::AppState;
+
+/// The longest comment, in characters.
+const MAX_BODY: usize = 10_000;
+
+/// Adds a comment (ACTIVE members). Replaying the same id with the same body returns the stored
+/// comment; another payload under that id is CONFLICT.
+pub async fn add(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Option<Uuid>,
+    suggestion_id: Uuid,
+    body: &str,
+) -> AppResult<comment::Model> {
+    viewer.require_user()?;
+    let body = communities::text("body", body, 1, MAX_BODY)?;
+    let id = id.unwrap_or_else(Uuid::now_v7);
+    let txn = crate::db::begin_write(&state.db).await?;
+    let locked = suggestions::lock_visible(&txn, viewer, suggestion_id).await?;
+    let community = communities::require_visible(&txn, viewer, locked.community_id).await?;
+    let author = communities::require_member(&txn, viewer, &community).await?;
+    if let Some(existing) = comment::Entity::find_by_id(id).one(&txn).await? {
+        txn.commit().await?;
+        let same = existing.suggestion_id == suggestion_id
+            && existing.author_id == author.id
+            && existing.body == body
+            && existing.deleted_at.is_none();
+        return if same {
+            Ok(existing)
+        } else {
+            Err(AppError::Conflict(
+                "a different comment already has this id".into(),
+            ))
+        };
+    }
+    let created = comment::ActiveModel {
+        id: Set(id),
+        suggestion_id: Set(suggestion_id),
+        author_id: Set(author.id),
+        body: Set(body),
+        official: Set(false),
+        created_at: Set(Utc::now()),
+        edited_at: Set(None),
+        deleted_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    suggestions::apply_tally(&txn, locked, 0, 0, 1).await?;
+    txn.commit().await?;
+    state
+        .events
+        .suggestion_updated(&state.db, suggestion_id)
+        .await;
+    Ok(created)
+}
+
+/// Edits a comment's body (its author).
+pub async fn edit(
+    state: &AppState,
+    viewer: &Viewer,
+    comment_id: Uuid,
+    body: &str,
+) -> AppResult<comment::Model> {
+    let user = viewer.require_user()?;
+    let body = communities::text("body", body, 1, MAX_BODY)?;
+    let txn = crate::db::begin_write(&state.db).await?;
+    let found = require_visible(&txn, viewer, comment_id).await?;
+    if found.author_id != user.id {
+        return Err(AppError::Forbidden(
+            "only the author can edit a comment".into(),
+        ));
+    }
+    let suggestion_id = found.suggestion_id;
+    let mut active: comment::ActiveModel = found.into();
+    active.body = Set(body);
+    active.edited_at = Set(Some(Utc::now()));
+    let updated = active.update(&txn).await?;
+    txn.commit().await?;
+    state
+        .events
+        .suggestion_updated(&state.db, suggestion_id)
+        .await;
+    Ok(updated)
+}
+
+/// Soft-deletes a comment (its author, a community moderator, or STAFF/ADMIN).
+pub async fn delete(state: &AppState, viewer: &Viewer, comment_id: Uuid) -> AppResult<bool> {
+    let user = viewer.require_user()?;
+    let txn = crate::db::begin_write(&state.db).await?;
+    let found = require_visible(&txn, viewer, comment_id).await?;
+    let locked = suggestions::lock_visible(&txn, viewer, found.suggestion_id).await?;
+    if found.author_id != user.id
+        && !communities::is_moderator(&txn, viewer, locked.community_id).await?
+    {
+        return Err(AppError::Forbidden(
+            "only the author or a moderator can delete a comment".into(),
+        ));
+    }
+    let suggestion_id = found.suggestion_id;
+    let mut active: comment::ActiveModel = found.into();
+    active.deleted_at = Set(Some(Utc::now()));
+    active.update(&txn).await?;
+    suggestions::apply_tally(&txn, locked, 0, 0, -1).await?;
+    txn.commit().await?;
+    state
+        .events
+        .suggestion_updated(&state.db, suggestion_id)
+        .await;
+    Ok(true)
+}
+
+/// Comments on a suggestion `viewer` may see, oldest first.
+pub async fn list(
+    state: &AppState,
+    viewer: &Viewer,
+    suggestion_id: Uuid,
+    page: PageRequest,
+) -> AppResult<Page<comment::Model>> {
+    suggestions::require_visible(&state.db, viewer, suggestion_id).await?;
+    let mut query = comment::Entity::find()
+        .filter(comment::Column::SuggestionId.eq(suggestion_id))
+        .filter(comment::Column::DeletedAt.is_null())
+        .order_by_asc(comment::Column::CreatedAt)
+        .order_by_asc(comment::Column::Id);
+    if let Some(after) = &page.after {
+        let (at, id) = time_position(after)?;
+        query = query.filter(
+            Condition::any().add(comment::Column::CreatedAt.gt(at)).add(
+                Condition::all()
+                    .add(comment::Column::CreatedAt.eq(at))
+                    .add(comment::Column::Id.gt(id)),
+            ),
+        );
+    }
+    let rows = query.limit(page.limit + 1).all(&state.db).await?;
+    Ok(Page::from_rows(rows, &page, |c| {
+        format!("{}|{}", c.created_at.to_rfc3339(), c.id)
+    }))
+}
+
+/// Comments by id (no visibility check), for loaders.
+pub async fn find_many(db: &impl ConnectionTrait, ids: &[Uuid]) -> AppResult<Vec<comment::Model>> {
+    Ok(comment::Entity::find()
+        .filter(comment::Column::Id.is_in(ids.iter().copied()))
+        .filter(comment::Column::DeletedAt.is_null())
+        .all(db)
+        .await?)
+}
+
+async fn require_visible(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    comment_id: Uuid,
+) -> AppResult<comment::Model> {
+    let found = comment::Entity::find_by_id(comment_id)
+        .one(db)
+        .await?
+        .filter(|c| c.deleted_at.is_none())
+        .ok_or_else(|| AppError::not_found("comment"))?;
+    suggestions::find(db, viewer, found.suggestion_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("comment"))?;
+    Ok(found)
+}
+
+/// Decodes a `time|id` keyset position (lists ordered by creation time, then id).
+pub fn time_position(raw: &str) -> AppResult<(DateTime<Utc>, Uuid)> {
+    let invalid = || AppError::bad_input("after", "invalid cursor");
+    let (at, id) = raw.split_once('|').ok_or_else(invalid)?;
+    let at = DateTime::parse_from_rfc3339(at)
+        .map_err(|_| invalid())?
+        .with_timezone(&Utc);
+    let id = Uuid::parse_str(id).map_err(|_| invalid())?;
+    Ok((at, id))
+}

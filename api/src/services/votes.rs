@@ -1,0 +1,114 @@
+//! Votes: one per (user, suggestion) — UP, DOWN or NONE — with set semantics. The vote row and
+//! the suggestion's counters change in one transaction under the suggestion's row lock, so the
+//! counters always equal the rows, whatever the concurrency.
+
+use chrono::{DateTime, Utc};
+use entity::suggestion::{self, Status};
+use entity::vote::{self, Value};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use uuid::Uuid;
+
+use super::{communities, suggestions};
+use crate::auth::Viewer;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// Sets the caller's vote on a suggestion (ACTIVE members). The same vote again changes
+/// nothing; NONE retracts. Closed suggestions (DUPLICATE, DECLINED, SHIPPED) take no votes.
+pub async fn cast(
+    state: &AppState,
+    viewer: &Viewer,
+    suggestion_id: Uuid,
+    value: Value,
+) -> AppResult<suggestion::Model> {
+    viewer.require_user()?;
+    let txn = crate::db::begin_write(&state.db).await?;
+    let locked = suggestions::lock_visible(&txn, viewer, suggestion_id).await?;
+    let community = communities::require_visible(&txn, viewer, locked.community_id).await?;
+    let voter = communities::require_member(&txn, viewer, &community).await?;
+    if matches!(
+        locked.status,
+        Status::Duplicate | Status::Declined | Status::Shipped
+    ) {
+        return Err(AppError::bad_input(
+            "suggestionId",
+            format!(
+                "a {} suggestion takes no votes",
+                suggestions::status_name(locked.status)
+            ),
+        ));
+    }
+    let previous = find(&txn, suggestion_id, voter.id)
+        .await?
+        .map_or(Value::None, |v| v.value);
+    if previous == value {
+        txn.commit().await?;
+        return Ok(locked);
+    }
+    put(&txn, suggestion_id, voter.id, value, Utc::now()).await?;
+    let (up, down) = (weight(value, Value::Up) - weight(previous, Value::Up), {
+        weight(value, Value::Down) - weight(previous, Value::Down)
+    });
+    let updated = suggestions::apply_tally(&txn, locked, up, down, 0).await?;
+    txn.commit().await?;
+    state.events.suggestion_updated(&state.db, updated.id).await;
+    Ok(updated)
+}
+
+/// The vote of `user_id` on `suggestion_id`, if any row exists.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    suggestion_id: Uuid,
+    user_id: Uuid,
+) -> AppResult<Option<vote::Model>> {
+    Ok(vote::Entity::find()
+        .filter(vote::Column::SuggestionId.eq(suggestion_id))
+        .filter(vote::Column::UserId.eq(user_id))
+        .one(db)
+        .await?)
+}
+
+/// One user's votes on many suggestions, for loaders.
+pub async fn find_for_user(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    suggestion_ids: &[Uuid],
+) -> AppResult<Vec<vote::Model>> {
+    Ok(vote::Entity::find()
+        .filter(vote::Column::UserId.eq(user_id))
+        .filter(vote::Column::SuggestionId.is_in(suggestion_ids.iter().copied()))
+        .all(db)
+        .await?)
+}
+
+/// Writes the vote row (insert or overwrite). The caller holds the suggestion's row lock and
+/// adjusts the counters.
+pub(super) async fn put(
+    db: &impl ConnectionTrait,
+    suggestion_id: Uuid,
+    user_id: Uuid,
+    value: Value,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    vote::Entity::insert(vote::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        suggestion_id: Set(suggestion_id),
+        user_id: Set(user_id),
+        value: Set(value),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::columns([vote::Column::SuggestionId, vote::Column::UserId])
+            .update_columns([vote::Column::Value, vote::Column::UpdatedAt])
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+fn weight(value: Value, counted: Value) -> i32 {
+    i32::from(value == counted)
+}
