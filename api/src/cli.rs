@@ -1,5 +1,5 @@
 //! The `canyu` command line: `serve` (default), `migrate`, `export-schema`, `create-admin`,
-//! `rotate-keys`. Configuration comes from the environment (see `config.rs`).
+//! `rotate-keys`, `seed-demo`. Configuration comes from the environment (see `config.rs`).
 
 use std::io::{BufRead, IsTerminal};
 
@@ -36,6 +36,17 @@ pub enum Command {
     },
     /// Add a new signing key; older keys keep verifying until their tokens expire.
     RotateKeys,
+    /// Fill the database with a demo: communities, fans, suggestions, votes, comments, responses.
+    SeedDemo {
+        #[arg(long, default_value_t = 300)]
+        users: usize,
+        #[arg(long, default_value_t = 3000)]
+        suggestions: usize,
+        #[arg(long, default_value_t = 30_000)]
+        votes: usize,
+        #[arg(long, default_value_t = 6000)]
+        comments: usize,
+    },
 }
 
 /// Runs the command line.
@@ -51,6 +62,7 @@ pub async fn run() -> anyhow::Result<()> {
     match command {
         Command::Serve => {
             let state = AppState::init(config).await?;
+            spawn_housekeeping(state.clone());
             let app = Application::build(state)?;
             tracing::info!(port = app.port(), "canyu listening; GraphiQL at /graphql");
             app.run_until_stopped().await?;
@@ -78,9 +90,52 @@ pub async fn run() -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("new signing key {kid}; older keys verify until their tokens expire");
         }
+        Command::SeedDemo {
+            users,
+            suggestions,
+            votes,
+            comments,
+        } => {
+            let state = AppState::init(config).await?;
+            let size = crate::services::demo::DemoSize {
+                users,
+                suggestions,
+                votes,
+                comments,
+            };
+            let report = crate::services::demo::seed(&state, size)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "seeded {} users, {} suggestions, {} votes, {} comments",
+                report.users, report.suggestions, report.votes, report.comments
+            );
+            for (id, slug) in &report.communities {
+                println!("community {slug}: {id}");
+            }
+            println!(
+                "every demo account (fan00000…, {}) has the password {}",
+                report.staff_handle,
+                crate::services::demo::DEMO_PASSWORD
+            );
+        }
         Command::ExportSchema => {}
     }
     Ok(())
+}
+
+/// Background chores of a serving process: trims the listing-snapshot history hourly.
+fn spawn_housekeeping(state: AppState) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            match crate::services::suggestions::purge_tally_history(&state.db).await {
+                Ok(removed) => tracing::debug!(removed, "trimmed listing history"),
+                Err(err) => tracing::warn!(error = %err, "could not trim listing history"),
+            }
+        }
+    });
 }
 
 /// The password for `create-admin`: prompted on a terminal, else the first line of stdin.

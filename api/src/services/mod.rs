@@ -3,6 +3,7 @@
 
 pub mod comments;
 pub mod communities;
+pub mod demo;
 pub mod notifications;
 pub mod partners;
 pub mod sessions;
