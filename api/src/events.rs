@@ -37,13 +37,13 @@ impl Events {
         Events { sender }
     }
 
-    /// On Postgres, starts the task that re-broadcasts notifications from every replica.
-    pub async fn listen(&self, db: &DatabaseConnection) -> AppResult<()> {
+    /// On Postgres, starts the task that re-broadcasts notifications from every replica. The
+    /// listener has its own connection, outside the pool, so it never holds a pooled one.
+    pub async fn listen(&self, db: &DatabaseConnection, url: &str) -> AppResult<()> {
         if db.get_database_backend() != DatabaseBackend::Postgres {
             return Ok(());
         }
-        let pool = db.get_postgres_connection_pool().clone();
-        let mut listener = PgListener::connect_with(&pool)
+        let mut listener = PgListener::connect(url)
             .await
             .map_err(|e| crate::error::AppError::Unavailable(e.to_string()))?;
         listener

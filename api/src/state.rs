@@ -32,7 +32,10 @@ impl AppState {
         crate::db::migrate(&db).await?;
         let state = Self::from_parts(db, config)?;
         state.keys.ensure_key().await?;
-        state.events.listen(&state.db).await?;
+        state
+            .events
+            .listen(&state.db, &state.config.database_url)
+            .await?;
         Ok(state)
     }
 

@@ -45,7 +45,7 @@ pub async fn create(
 ) -> AppResult<community::Model> {
     let user = viewer.require_user()?;
     let slug = normalize_slug(&input.slug)?;
-    let name = text("name", &input.name, 1, 100)?;
+    let name = line("name", &input.name, 1, 100)?;
     let description = text("description", &input.description, 0, 2000)?;
     let id = input.id.unwrap_or_else(Uuid::now_v7);
     let txn = crate::db::begin_write(&state.db).await?;
@@ -106,7 +106,7 @@ pub async fn update(
     require_moderator(&txn, viewer, &found).await?;
     let mut active: community::ActiveModel = found.into();
     if let Some(name) = changes.name {
-        active.name = Set(text("name", &name, 1, 100)?);
+        active.name = Set(line("name", &name, 1, 100)?);
     }
     if let Some(description) = changes.description {
         active.description = Set(text("description", &description, 0, 2000)?);
@@ -558,8 +558,17 @@ fn normalize_slug(slug: &str) -> AppResult<String> {
 }
 
 /// Trims `value` and checks its length in characters and that it has no control characters
-/// (line breaks and tabs allowed). Shared by every service that takes user text.
+/// but line breaks and tabs. Shared by every service that takes user text.
 pub fn text(field: &str, value: &str, min: usize, max: usize) -> AppResult<String> {
+    checked(field, value, min, max, true)
+}
+
+/// Like [`text`], for a single line (titles, names): no line breaks either.
+pub fn line(field: &str, value: &str, min: usize, max: usize) -> AppResult<String> {
+    checked(field, value, min, max, false)
+}
+
+fn checked(field: &str, value: &str, min: usize, max: usize, multiline: bool) -> AppResult<String> {
     let value = value.trim().to_string();
     let len = value.chars().count();
     if len < min || len > max {
@@ -568,10 +577,8 @@ pub fn text(field: &str, value: &str, min: usize, max: usize) -> AppResult<Strin
             format!("{field} must be {min}–{max} characters"),
         ));
     }
-    if value
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
-    {
+    let allowed = |c: char| multiline && matches!(c, '\n' | '\t' | '\r');
+    if value.chars().any(|c| c.is_control() && !allowed(c)) {
         return Err(AppError::bad_input(
             field,
             format!("{field} must not contain control characters"),

@@ -82,7 +82,7 @@ pub async fn submit(
     viewer: &Viewer,
     input: NewSuggestion,
 ) -> AppResult<suggestion::Model> {
-    let title = communities::text("title", &input.title, 3, 200)?;
+    let title = communities::line("title", &input.title, 3, 200)?;
     let body = communities::text("body", &input.body, 0, 20_000)?;
     let product_line = product_line(input.product_line)?;
     let id = input.id.unwrap_or_else(Uuid::now_v7);
@@ -160,7 +160,7 @@ pub async fn edit(
     }
     let mut active: suggestion::ActiveModel = found.into();
     if let Some(title) = changes.title {
-        active.title = Set(communities::text("title", &title, 3, 200)?);
+        active.title = Set(communities::line("title", &title, 3, 200)?);
     }
     if let Some(body) = changes.body {
         active.body = Set(communities::text("body", &body, 0, 20_000)?);
@@ -670,7 +670,7 @@ async fn index_for_search(txn: &DatabaseTransaction, row: &suggestion::Model) ->
 
 fn product_line(value: Option<String>) -> AppResult<Option<String>> {
     value
-        .map(|p| communities::text("productLine", &p, 0, 100))
+        .map(|p| communities::line("productLine", &p, 0, 100))
         .transpose()
         .map(|p| p.filter(|p| !p.is_empty()))
 }

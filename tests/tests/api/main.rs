@@ -2,8 +2,15 @@
 //! on Postgres when `TEST_DATABASE_URL` is set.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod comments;
+mod communities;
 mod http_surface;
 mod identity;
+mod notifications;
 mod partners;
 mod schema;
+mod subscriptions;
+mod suggestions;
+mod support;
 mod tokens;
+mod votes;

@@ -1,0 +1,209 @@
+//! The `suggestionUpdated` subscription over `/graphql/ws` (graphql-transport-ws): live votes,
+//! statuses, comments and responses, visibility, and fan-out across replicas.
+
+use std::time::Duration;
+
+use canyu_tests::{TestApp, TestUser, on_postgres};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::support::{comment, create_community, member, respond, set_status, submit, vote};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+const UPDATED: &str = "subscription($id: ID!) { suggestionUpdated(suggestionId: $id) { id status upvotes downvotes score commentCount officialResponse { body } } }";
+
+/// How long a test waits for a message that should come.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Opens `/graphql/ws` on `app` and signs in as `user` with `connection_init`.
+async fn connect(app: &TestApp, user: &TestUser) -> Socket {
+    let mut request = format!("ws://127.0.0.1:{}/graphql/ws", app.port)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    send(
+        &mut socket,
+        json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", user.access_token) } }),
+    )
+    .await;
+    let ack = receive(&mut socket).await;
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    socket
+}
+
+async fn send(socket: &mut Socket, message: Value) {
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .unwrap();
+}
+
+/// The next protocol message (pings are answered on the way); fails after [`WAIT`].
+async fn receive(socket: &mut Socket) -> Value {
+    loop {
+        let frame = tokio::time::timeout(WAIT, socket.next())
+            .await
+            .expect("no message within the time limit")
+            .expect("the socket ended")
+            .expect("a WebSocket error");
+        match frame {
+            Message::Text(text) => {
+                let message: Value = serde_json::from_str(text.as_str()).unwrap();
+                if message["type"] == "ping" {
+                    send(socket, json!({ "type": "pong" })).await;
+                    continue;
+                }
+                return message;
+            }
+            Message::Close(frame) => panic!("the socket closed: {frame:?}"),
+            _ => continue,
+        }
+    }
+}
+
+/// Subscribes to `suggestionUpdated` as operation `operation_id`, then waits a moment so the
+/// subscription is in place before the test changes anything.
+async fn subscribe(socket: &mut Socket, operation_id: &str, suggestion_id: &str) {
+    send(
+        socket,
+        json!({
+            "id": operation_id,
+            "type": "subscribe",
+            "payload": { "query": UPDATED, "variables": { "id": suggestion_id } },
+        }),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+}
+
+/// The next `suggestionUpdated` payload of `operation_id`.
+async fn next_update(socket: &mut Socket, operation_id: &str) -> Value {
+    let message = receive(socket).await;
+    assert_eq!(message["type"], "next", "{message}");
+    assert_eq!(message["id"], operation_id, "{message}");
+    assert!(message["payload"]["errors"].is_null(), "{message}");
+    message["payload"]["data"]["suggestionUpdated"].clone()
+}
+
+#[tokio::test]
+async fn subscribers_see_votes_status_changes_comments_and_responses() {
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("owner").await;
+    let community_id = create_community(&app, &owner, "fans", "PUBLIC").await;
+    let author = member(&app, "author", &community_id).await;
+    let voter = member(&app, "voter", &community_id).await;
+    let watcher = member(&app, "watcher", &community_id).await;
+    let staffer = crate::support::staff(&app, "staffer").await;
+    let id = submit(&app, &author, &community_id, "Live updates please").await;
+
+    let mut socket = connect(&app, &watcher).await;
+    subscribe(&mut socket, "1", &id).await;
+
+    vote(&app, &voter, &id, "UP").await;
+    let update = next_update(&mut socket, "1").await;
+    assert_eq!(update["id"], id.as_str());
+    assert_eq!(update["upvotes"], 1);
+    assert_eq!(update["score"], 1);
+    assert_eq!(update["status"], "OPEN");
+
+    vote(&app, &author, &id, "DOWN").await;
+    let update = next_update(&mut socket, "1").await;
+    assert_eq!(
+        (
+            update["upvotes"].clone(),
+            update["downvotes"].clone(),
+            update["score"].clone()
+        ),
+        (json!(1), json!(1), json!(0))
+    );
+
+    set_status(&app, &staffer, &id, "PLANNED").await;
+    let update = next_update(&mut socket, "1").await;
+    assert_eq!(update["status"], "PLANNED");
+
+    comment(&app, &voter, &id, "Great news").await;
+    let update = next_update(&mut socket, "1").await;
+    assert_eq!(update["commentCount"], 1);
+
+    respond(&app, &staffer, &id, "Coming in 4.0").await;
+    let update = next_update(&mut socket, "1").await;
+    assert_eq!(update["commentCount"], 2);
+    assert_eq!(update["officialResponse"]["body"], "Coming in 4.0");
+}
+
+#[tokio::test]
+async fn a_private_suggestion_is_not_found_for_a_non_member_subscriber() {
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("owner").await;
+    let secret = create_community(&app, &owner, "secret", "PRIVATE").await;
+    let id = submit(&app, &owner, &secret, "Members only").await;
+    let outsider = app.sign_up("outsider").await;
+
+    let mut socket = connect(&app, &outsider).await;
+    send(
+        &mut socket,
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": UPDATED, "variables": { "id": id } } }),
+    )
+    .await;
+    let message = receive(&mut socket).await;
+    assert_eq!(message["id"], "1", "{message}");
+    // graphql-transport-ws allows either an `error` message or a `next` carrying errors.
+    let code = match message["type"].as_str() {
+        Some("error") => message["payload"][0]["extensions"]["code"].clone(),
+        Some("next") => {
+            assert!(
+                message["payload"]["data"].is_null()
+                    || message["payload"]["data"]["suggestionUpdated"].is_null(),
+                "{message}"
+            );
+            message["payload"]["errors"][0]["extensions"]["code"].clone()
+        }
+        _ => panic!("expected an error, got {message}"),
+    };
+    assert_eq!(code, "NOT_FOUND", "{message}");
+
+    // Nothing about it leaks afterwards either.
+    vote(&app, &owner, &id, "UP").await;
+    let later = tokio::time::timeout(Duration::from_secs(1), async {
+        loop {
+            let message = receive(&mut socket).await;
+            if message["type"] == "next" {
+                return message;
+            }
+        }
+    })
+    .await;
+    assert!(later.is_err(), "an update leaked: {later:?}");
+}
+
+#[tokio::test]
+async fn a_subscriber_on_another_replica_sees_the_update() {
+    if !on_postgres() {
+        // Replicas fan out through Postgres LISTEN/NOTIFY; SQLite runs a single server.
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let replica = app.replica(&[]).await;
+    let owner = app.sign_up("owner").await;
+    let community_id = create_community(&app, &owner, "fans", "PUBLIC").await;
+    let voter = member(&app, "voter", &community_id).await;
+    let id = submit(&app, &owner, &community_id, "Across replicas").await;
+
+    let mut socket = connect(&replica, &owner).await;
+    subscribe(&mut socket, "1", &id).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+
+    vote(&app, &voter, &id, "UP").await;
+    let update = next_update(&mut socket, "1").await;
+    assert_eq!(update["id"], id.as_str());
+    assert_eq!(update["upvotes"], 1);
+    assert_eq!(update["score"], 1);
+}

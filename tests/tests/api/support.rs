@@ -1,0 +1,258 @@
+//! Shared steps of the closed-loop suites: communities, members, staff, suggestions, votes and
+//! comments, each through the public GraphQL API.
+
+use canyu_tests::{PASSWORD, TestApp, TestUser};
+use serde_json::{Value, json};
+
+/// A fresh UUIDv7, as a client makes them: for client-made ids, and for ids no row has.
+/// Ids made in one process are ordered by creation.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// The bearer token of `user`, as [`TestApp::graphql`] takes it.
+pub fn auth(user: &TestUser) -> Option<&str> {
+    Some(user.access_token.as_str())
+}
+
+/// `data.<field>` of an answer that must have succeeded (no errors, not null).
+#[track_caller]
+pub fn ok<'a>(body: &'a Value, field: &str) -> &'a Value {
+    assert!(body["errors"].is_null(), "{field} failed: {body}");
+    assert!(!body["data"][field].is_null(), "{field} is null: {body}");
+    &body["data"][field]
+}
+
+/// The `id` of an object.
+#[track_caller]
+pub fn id_of(object: &Value) -> String {
+    object["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {object}"))
+        .to_string()
+}
+
+/// The ids of a connection's `nodes`, in order.
+#[track_caller]
+pub fn node_ids(connection: &Value) -> Vec<String> {
+    connection["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not a connection: {connection}"))
+        .iter()
+        .map(id_of)
+        .collect()
+}
+
+/// A community made by `owner`; returns its id.
+pub async fn create_community(
+    app: &TestApp,
+    owner: &TestUser,
+    slug: &str,
+    visibility: &str,
+) -> String {
+    let body = app
+        .graphql(
+            "mutation($input: CreateCommunityInput!) { createCommunity(input: $input) { id } }",
+            json!({ "input": { "slug": slug, "name": slug, "visibility": visibility } }),
+            auth(owner),
+        )
+        .await;
+    id_of(ok(&body, "createCommunity"))
+}
+
+/// `user` joins the community; returns the membership `{ role status joinedAt }`.
+pub async fn join(app: &TestApp, user: &TestUser, community_id: &str) -> Value {
+    let body = app
+        .graphql(
+            "mutation($c: ID!) { joinCommunity(communityId: $c) { role status joinedAt } }",
+            json!({ "c": community_id }),
+            auth(user),
+        )
+        .await;
+    ok(&body, "joinCommunity").clone()
+}
+
+/// Signs up `handle` and makes it an ACTIVE member of a PUBLIC community.
+pub async fn member(app: &TestApp, handle: &str, community_id: &str) -> TestUser {
+    let user = app.sign_up(handle).await;
+    let membership = join(app, &user, community_id).await;
+    assert_eq!(membership["status"], "ACTIVE", "{membership}");
+    user
+}
+
+/// Signs up `handle` (at most 27 characters), has a fresh admin give it the global STAFF role,
+/// and signs it in again.
+pub async fn staff(app: &TestApp, handle: &str) -> TestUser {
+    let admin = app.admin(&format!("{handle}_boss")).await;
+    let user = app.sign_up(handle).await;
+    let body = app
+        .graphql(
+            "mutation($id: ID!) { setUserRole(userId: $id, role: STAFF) { role } }",
+            json!({ "id": user.id }),
+            auth(&admin),
+        )
+        .await;
+    assert_eq!(ok(&body, "setUserRole")["role"], "STAFF");
+    app.log_in(handle, PASSWORD).await
+}
+
+/// An IDEA by `author` with a client-made id (so ids follow creation order); returns its id.
+pub async fn submit(app: &TestApp, author: &TestUser, community_id: &str, title: &str) -> String {
+    submit_with_body(
+        app,
+        author,
+        community_id,
+        title,
+        &format!("More about {title}."),
+    )
+    .await
+}
+
+/// Like [`submit`], with a chosen body.
+pub async fn submit_with_body(
+    app: &TestApp,
+    author: &TestUser,
+    community_id: &str,
+    title: &str,
+    body: &str,
+) -> String {
+    let answer = app
+        .graphql(
+            "mutation($input: SubmitSuggestionInput!) { submitSuggestion(input: $input) { id } }",
+            json!({ "input": {
+                "id": new_id(),
+                "communityId": community_id,
+                "kind": "IDEA",
+                "title": title,
+                "body": body,
+            } }),
+            auth(author),
+        )
+        .await;
+    id_of(ok(&answer, "submitSuggestion"))
+}
+
+/// The `castVote` mutation, selecting the counters and the viewer's vote.
+pub const CAST_VOTE: &str = "mutation($s: ID!, $v: VoteValue!) { castVote(input: { suggestionId: $s, value: $v }) { id upvotes downvotes score viewerVote } }";
+
+/// `voter` votes; returns the whole answer (for error checks).
+pub async fn try_vote(app: &TestApp, voter: &TestUser, suggestion_id: &str, value: &str) -> Value {
+    app.graphql(
+        CAST_VOTE,
+        json!({ "s": suggestion_id, "v": value }),
+        auth(voter),
+    )
+    .await
+}
+
+/// `voter` votes, which must succeed; returns `{ upvotes downvotes score viewerVote }`.
+pub async fn vote(app: &TestApp, voter: &TestUser, suggestion_id: &str, value: &str) -> Value {
+    let body = try_vote(app, voter, suggestion_id, value).await;
+    ok(&body, "castVote").clone()
+}
+
+/// `staff` sets a status, which must succeed; returns `{ status resolvedAt }`.
+pub async fn set_status(
+    app: &TestApp,
+    staff: &TestUser,
+    suggestion_id: &str,
+    status: &str,
+) -> Value {
+    let body = app
+        .graphql(
+            "mutation($input: SetStatusInput!) { setSuggestionStatus(input: $input) { status resolvedAt } }",
+            json!({ "input": { "suggestionId": suggestion_id, "status": status } }),
+            auth(staff),
+        )
+        .await;
+    ok(&body, "setSuggestionStatus").clone()
+}
+
+/// `staff` answers officially, which must succeed.
+pub async fn respond(app: &TestApp, staff: &TestUser, suggestion_id: &str, text: &str) -> Value {
+    let body = app
+        .graphql(
+            "mutation($input: RespondInput!) { respondToSuggestion(input: $input) { id commentCount firstResponseAt officialResponse { body } } }",
+            json!({ "input": { "suggestionId": suggestion_id, "body": text } }),
+            auth(staff),
+        )
+        .await;
+    ok(&body, "respondToSuggestion").clone()
+}
+
+/// `staff` marks `duplicate` as a duplicate of `original`, which must succeed.
+pub async fn mark_duplicate(
+    app: &TestApp,
+    staff: &TestUser,
+    duplicate: &str,
+    original: &str,
+) -> Value {
+    let body = app
+        .graphql(
+            "mutation($input: MarkDuplicateInput!) { markDuplicate(input: $input) { id status upvotes downvotes score duplicateOf { id } } }",
+            json!({ "input": { "suggestionId": duplicate, "duplicateOfId": original } }),
+            auth(staff),
+        )
+        .await;
+    ok(&body, "markDuplicate").clone()
+}
+
+/// `author` comments with a client-made id, which must succeed; returns the comment id.
+pub async fn comment(app: &TestApp, author: &TestUser, suggestion_id: &str, text: &str) -> String {
+    let body = app
+        .graphql(
+            "mutation($input: AddCommentInput!) { addComment(input: $input) { id } }",
+            json!({ "input": { "id": new_id(), "suggestionId": suggestion_id, "body": text } }),
+            auth(author),
+        )
+        .await;
+    id_of(ok(&body, "addComment"))
+}
+
+/// `suggestion(id)` with `fields`, as `viewer` sees it (null when not visible); the query must
+/// not fail.
+pub async fn read_suggestion(
+    app: &TestApp,
+    viewer: Option<&TestUser>,
+    suggestion_id: &str,
+    fields: &str,
+) -> Value {
+    let body = app
+        .graphql(
+            &format!("query($id: ID!) {{ suggestion(id: $id) {{ {fields} }} }}"),
+            json!({ "id": suggestion_id }),
+            viewer.and_then(auth),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "suggestion failed: {body}");
+    body["data"]["suggestion"].clone()
+}
+
+/// The first column of the first row of `sql`, as a number.
+pub async fn scalar(app: &TestApp, sql: &str) -> i64 {
+    app.sql_strings(sql).await[0].parse().unwrap()
+}
+
+/// Asserts the counters stored on all suggestions equal the vote rows.
+pub async fn assert_counters_equal_vote_rows(app: &TestApp) {
+    let up_rows = scalar(app, "SELECT COUNT(*) FROM vote WHERE value = 'UP'").await;
+    let down_rows = scalar(app, "SELECT COUNT(*) FROM vote WHERE value = 'DOWN'").await;
+    let upvotes = scalar(
+        app,
+        "SELECT CAST(COALESCE(SUM(upvotes), 0) AS BIGINT) FROM suggestion",
+    )
+    .await;
+    let downvotes = scalar(
+        app,
+        "SELECT CAST(COALESCE(SUM(downvotes), 0) AS BIGINT) FROM suggestion",
+    )
+    .await;
+    let score = scalar(
+        app,
+        "SELECT CAST(COALESCE(SUM(score), 0) AS BIGINT) FROM suggestion",
+    )
+    .await;
+    assert_eq!(upvotes, up_rows, "upvotes against UP rows");
+    assert_eq!(downvotes, down_rows, "downvotes against DOWN rows");
+    assert_eq!(score, up_rows - down_rows, "score against the rows");
+}

@@ -1,0 +1,257 @@
+//! Votes: set semantics, replacing and retracting, counters, who may vote, and counters that
+//! equal the vote rows under concurrency.
+
+use canyu_tests::{TestApp, TestUser, assert_code};
+use futures_util::future::join_all;
+use serde_json::json;
+
+use crate::support::{
+    CAST_VOTE, assert_counters_equal_vote_rows, auth, create_community, join, member, new_id, ok,
+    read_suggestion, scalar, submit, try_vote, vote,
+};
+
+/// A PUBLIC community with an author's suggestion in it: (community id, suggestion id).
+async fn suggestion(app: &TestApp) -> (String, String) {
+    let owner = app.sign_up("owner").await;
+    let community_id = create_community(app, &owner, "fans", "PUBLIC").await;
+    let id = submit(app, &owner, &community_id, "Bigger battery").await;
+    (community_id, id)
+}
+
+/// Signs up `count` users at once (handles `{prefix}{n}`) and has them join at once.
+async fn members_at_once(
+    app: &TestApp,
+    prefix: &str,
+    count: usize,
+    community_id: &str,
+) -> Vec<TestUser> {
+    let users =
+        join_all((0..count).map(|n| async move { app.sign_up(&format!("{prefix}{n:03}")).await }))
+            .await;
+    let memberships = join_all(users.iter().map(|user| join(app, user, community_id))).await;
+    for membership in &memberships {
+        assert_eq!(membership["status"], "ACTIVE", "{membership}");
+    }
+    users
+}
+
+#[tokio::test]
+async fn voting_up_twice_leaves_one_up_vote() {
+    let app = TestApp::spawn().await;
+    let (community_id, id) = suggestion(&app).await;
+    let fan = member(&app, "fan", &community_id).await;
+    for _ in 0..2 {
+        let counters = vote(&app, &fan, &id, "UP").await;
+        assert_eq!(
+            counters,
+            json!({ "id": id, "upvotes": 1, "downvotes": 0, "score": 1, "viewerVote": "UP" })
+        );
+    }
+    assert_eq!(app.count("vote").await, 1);
+    assert_counters_equal_vote_rows(&app).await;
+}
+
+#[tokio::test]
+async fn a_down_vote_replaces_an_up_vote() {
+    let app = TestApp::spawn().await;
+    let (community_id, id) = suggestion(&app).await;
+    let fan = member(&app, "fan", &community_id).await;
+    vote(&app, &fan, &id, "UP").await;
+    let counters = vote(&app, &fan, &id, "DOWN").await;
+    assert_eq!(
+        counters,
+        json!({ "id": id, "upvotes": 0, "downvotes": 1, "score": -1, "viewerVote": "DOWN" })
+    );
+    assert_eq!(app.count("vote").await, 1);
+    assert_counters_equal_vote_rows(&app).await;
+}
+
+#[tokio::test]
+async fn none_retracts_a_vote() {
+    let app = TestApp::spawn().await;
+    let (community_id, id) = suggestion(&app).await;
+    let fan = member(&app, "fan", &community_id).await;
+    vote(&app, &fan, &id, "UP").await;
+    let counters = vote(&app, &fan, &id, "NONE").await;
+    assert_eq!(
+        counters,
+        json!({ "id": id, "upvotes": 0, "downvotes": 0, "score": 0, "viewerVote": "NONE" })
+    );
+    assert_eq!(
+        scalar(&app, "SELECT COUNT(*) FROM vote WHERE value <> 'NONE'").await,
+        0
+    );
+    // Retracting when there is nothing to retract is fine too.
+    let again = vote(&app, &fan, &id, "NONE").await;
+    assert_eq!(again["upvotes"], 0);
+    assert_counters_equal_vote_rows(&app).await;
+}
+
+#[tokio::test]
+async fn score_is_upvotes_minus_downvotes_and_each_viewer_sees_their_own_vote() {
+    let app = TestApp::spawn().await;
+    let (community_id, id) = suggestion(&app).await;
+    let mut fans = Vec::new();
+    for handle in ["fan_a", "fan_b", "fan_c", "fan_d", "fan_e"] {
+        fans.push(member(&app, handle, &community_id).await);
+    }
+    let values = ["UP", "UP", "UP", "DOWN", "NONE"];
+    for (fan, value) in fans.iter().zip(values) {
+        vote(&app, fan, &id, value).await;
+    }
+    for (fan, value) in fans.iter().zip(values) {
+        let read =
+            read_suggestion(&app, Some(fan), &id, "upvotes downvotes score viewerVote").await;
+        assert_eq!(
+            read,
+            json!({ "upvotes": 3, "downvotes": 1, "score": 2, "viewerVote": value }),
+            "{}",
+            fan.handle
+        );
+    }
+    let anonymous = read_suggestion(&app, None, &id, "score viewerVote").await;
+    assert_eq!(anonymous, json!({ "score": 2, "viewerVote": "NONE" }));
+    assert_counters_equal_vote_rows(&app).await;
+}
+
+#[tokio::test]
+async fn anonymous_votes_are_unauthenticated() {
+    let app = TestApp::spawn().await;
+    let (_, id) = suggestion(&app).await;
+    let body = app
+        .graphql(CAST_VOTE, json!({ "s": id, "v": "UP" }), None)
+        .await;
+    assert_code(&body, "UNAUTHENTICATED");
+    assert_eq!(app.count("vote").await, 0);
+}
+
+#[tokio::test]
+async fn votes_need_a_visible_suggestion_and_an_active_membership() {
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("owner").await;
+    let public = create_community(&app, &owner, "fans", "PUBLIC").await;
+    let secret = create_community(&app, &owner, "secret", "PRIVATE").await;
+    let open_one = submit(&app, &owner, &public, "Open to all").await;
+    let hidden_one = submit(&app, &owner, &secret, "Members only").await;
+    let deleted_one = submit(&app, &owner, &public, "Gone soon").await;
+    let deleted = app
+        .graphql(
+            "mutation($id: ID!) { deleteSuggestion(suggestionId: $id) }",
+            json!({ "id": deleted_one }),
+            auth(&owner),
+        )
+        .await;
+    ok(&deleted, "deleteSuggestion");
+    let outsider = app.sign_up("outsider").await;
+    let fan = member(&app, "fan", &public).await;
+
+    assert_code(&try_vote(&app, &fan, &new_id(), "UP").await, "NOT_FOUND");
+    assert_code(&try_vote(&app, &fan, &deleted_one, "UP").await, "NOT_FOUND");
+    assert_code(&try_vote(&app, &fan, &hidden_one, "UP").await, "NOT_FOUND");
+    assert_code(
+        &try_vote(&app, &outsider, &open_one, "UP").await,
+        "FORBIDDEN",
+    );
+    assert_code(
+        &try_vote(&app, &outsider, &hidden_one, "UP").await,
+        "NOT_FOUND",
+    );
+    assert_eq!(app.count("vote").await, 0);
+    let read = read_suggestion(&app, None, &open_one, "upvotes").await;
+    assert_eq!(read["upvotes"], 0);
+}
+
+#[tokio::test]
+async fn a_hundred_members_voting_up_at_once_count_a_hundred() {
+    let app = TestApp::spawn().await;
+    let (community_id, id) = suggestion(&app).await;
+    let voters = members_at_once(&app, "voter", 100, &community_id).await;
+
+    let answers = join_all(
+        voters
+            .iter()
+            .map(|voter| app.graphql(CAST_VOTE, json!({ "s": id, "v": "UP" }), auth(voter))),
+    )
+    .await;
+    for answer in &answers {
+        ok(answer, "castVote");
+    }
+    let read = read_suggestion(&app, None, &id, "upvotes downvotes score").await;
+    assert_eq!(
+        read,
+        json!({ "upvotes": 100, "downvotes": 0, "score": 100 })
+    );
+    assert_eq!(app.count("vote").await, 100);
+    assert_counters_equal_vote_rows(&app).await;
+}
+
+#[tokio::test]
+async fn fifty_identical_votes_at_once_make_one() {
+    let app = TestApp::spawn().await;
+    let (community_id, id) = suggestion(&app).await;
+    let fan = member(&app, "fan", &community_id).await;
+    let answers = join_all(
+        (0..50).map(|_| app.graphql(CAST_VOTE, json!({ "s": id, "v": "UP" }), auth(&fan))),
+    )
+    .await;
+    for answer in &answers {
+        assert_eq!(ok(answer, "castVote")["viewerVote"], "UP");
+    }
+    let read = read_suggestion(&app, Some(&fan), &id, "upvotes downvotes score viewerVote").await;
+    assert_eq!(
+        read,
+        json!({ "upvotes": 1, "downvotes": 0, "score": 1, "viewerVote": "UP" })
+    );
+    assert_eq!(app.count("vote").await, 1);
+}
+
+#[tokio::test]
+async fn counters_equal_the_vote_rows_after_concurrent_flips() {
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("owner").await;
+    let community_id = create_community(&app, &owner, "fans", "PUBLIC").await;
+    let mut ids = Vec::new();
+    for title in ["First target", "Second target", "Third target"] {
+        ids.push(submit(&app, &owner, &community_id, title).await);
+    }
+    let users = members_at_once(&app, "flipper", 20, &community_id).await;
+
+    // Every user flips every suggestion four times, all requests at once.
+    let values = ["UP", "DOWN", "NONE"];
+    let mut requests = Vec::new();
+    for (u, user) in users.iter().enumerate() {
+        for (s, id) in ids.iter().enumerate() {
+            for round in 0..4 {
+                let value = values[(u + s + round) % values.len()];
+                requests.push(app.graphql(CAST_VOTE, json!({ "s": id, "v": value }), auth(user)));
+            }
+        }
+    }
+    let answers = join_all(requests).await;
+    for answer in &answers {
+        ok(answer, "castVote");
+    }
+
+    // Through the API: each suggestion's counters match its voters' own votes.
+    for id in &ids {
+        let reads = join_all(users.iter().map(|user| {
+            read_suggestion(&app, Some(user), id, "upvotes downvotes score viewerVote")
+        }))
+        .await;
+        let ups = reads
+            .iter()
+            .filter(|read| read["viewerVote"] == "UP")
+            .count();
+        let downs = reads
+            .iter()
+            .filter(|read| read["viewerVote"] == "DOWN")
+            .count();
+        for read in &reads {
+            assert_eq!(read["upvotes"], ups, "{read}");
+            assert_eq!(read["downvotes"], downs, "{read}");
+            assert_eq!(read["score"], ups as i64 - downs as i64, "{read}");
+        }
+    }
+    // And in the tables.
+    assert_counters_equal_vote_rows(&app).await;
+}
