@@ -32,9 +32,7 @@ pub async fn add(
     let body = communities::text("body", body, 1, MAX_BODY)?;
     let id = id.unwrap_or_else(Uuid::now_v7);
     let txn = crate::db::begin_write(&state.db).await?;
-    let locked = suggestions::lock_visible(&txn, viewer, suggestion_id).await?;
-    let community = communities::require_visible(&txn, viewer, locked.community_id).await?;
-    let author = communities::require_member(&txn, viewer, &community).await?;
+    let (locked, author) = suggestions::lock_for_member(&txn, viewer, suggestion_id).await?;
     if let Some(existing) = comment::Entity::find_by_id(id).one(&txn).await? {
         txn.commit().await?;
         let same = existing.suggestion_id == suggestion_id

@@ -23,7 +23,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{communities, notifications};
-use crate::auth::Viewer;
+use crate::auth::{UserViewer, Viewer};
 use crate::error::{AppError, AppResult};
 use crate::pagination::{Page, PageRequest, encode_cursor};
 use crate::state::AppState;
@@ -449,6 +449,36 @@ pub async fn lock_visible(
     Ok(found)
 }
 
+/// Like [`lock_visible`], for acting as a member (voting, commenting): the caller must be an
+/// ACTIVE member of the suggestion's community (a hidden one is NOT_FOUND).
+pub async fn lock_for_member(
+    txn: &DatabaseTransaction,
+    viewer: &Viewer,
+    id: Uuid,
+) -> AppResult<(suggestion::Model, UserViewer)> {
+    viewer.require_user()?;
+    let mut query = suggestion::Entity::find_by_id(id);
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        query = query.lock_exclusive();
+    }
+    let found = query
+        .one(txn)
+        .await?
+        .filter(|s| s.deleted_at.is_none())
+        .ok_or_else(|| AppError::not_found("suggestion"))?;
+    let community = communities::find_many(txn, &[found.community_id])
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::not_found("suggestion"))?;
+    let member = communities::require_member(txn, viewer, &community)
+        .await
+        .map_err(|e| match e {
+            AppError::NotFound(_) => AppError::not_found("suggestion"),
+            other => other,
+        })?;
+    Ok((found, member))
+}
+
 /// Changes the counters of a locked suggestion by the given deltas, keeping `score` and the
 /// HOT key in step, and records the keys as they were for paging snapshots.
 pub async fn apply_tally(
@@ -789,18 +819,20 @@ pub async fn list(
     };
 
     let mut conditions = vec!["s.deleted_at IS NULL".to_string()];
+    // Visibility is part of the query; only an empty answer needs telling apart "nothing
+    // matches" from "no such community" (NOT_FOUND), which costs a query then.
     if let Some(community_id) = filter.community_id {
-        communities::require_visible(db, viewer, community_id).await?;
         conditions.push(format!("s.community_id = {}", bind(community_id.into())));
-    } else if !viewer.is_staff() {
+    }
+    if !viewer.is_staff() {
         let mut visible =
             vec!["s.community_id IN (SELECT id FROM community WHERE visibility = 'PUBLIC')".into()];
         if let Some(user_id) = viewer.user_id() {
-            let mine = communities::private_member_of(db, user_id).await?;
-            if !mine.is_empty() {
-                let list: Vec<String> = mine.into_iter().map(|id| bind(id.into())).collect();
-                visible.push(format!("s.community_id IN ({})", list.join(", ")));
-            }
+            visible.push(format!(
+                "s.community_id IN (SELECT community_id FROM membership \
+                 WHERE user_id = {} AND status = 'ACTIVE')",
+                bind(user_id.into())
+            ));
         }
         conditions.push(format!("({})", visible.join(" OR ")));
     }
@@ -826,6 +858,9 @@ pub async fn list(
     if let Some(search) = filter.search.as_deref() {
         let words = search_words(search);
         if words.is_empty() {
+            if let Some(community_id) = filter.community_id {
+                communities::require_visible(db, viewer, community_id).await?;
+            }
             return Ok(Page::from_rows(Vec::new(), &page, |_| String::new()));
         }
         match backend {
@@ -927,6 +962,9 @@ pub async fn list(
     );
     let statement = Statement::from_sql_and_values(backend, placeholders(backend, &sql), values);
     let rows = db.query_all_raw(statement).await?;
+    if let (true, Some(community_id)) = (rows.is_empty(), filter.community_id) {
+        communities::require_visible(db, viewer, community_id).await?;
+    }
     let mut items = Vec::with_capacity(rows.len());
     for row in &rows {
         let model = suggestion::Model::from_query_result(row, "")?;

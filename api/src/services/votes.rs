@@ -9,7 +9,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
-use super::{communities, suggestions};
+use super::suggestions;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -24,9 +24,7 @@ pub async fn cast(
 ) -> AppResult<suggestion::Model> {
     viewer.require_user()?;
     let txn = crate::db::begin_write(&state.db).await?;
-    let locked = suggestions::lock_visible(&txn, viewer, suggestion_id).await?;
-    let community = communities::require_visible(&txn, viewer, locked.community_id).await?;
-    let voter = communities::require_member(&txn, viewer, &community).await?;
+    let (locked, voter) = suggestions::lock_for_member(&txn, viewer, suggestion_id).await?;
     if matches!(
         locked.status,
         Status::Duplicate | Status::Declined | Status::Shipped
