@@ -6,6 +6,7 @@ pub mod communities;
 pub mod demo;
 pub mod notifications;
 pub mod partners;
+pub mod pricing_math;
 pub mod sessions;
 pub mod suggestions;
 pub mod users;
