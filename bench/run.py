@@ -61,7 +61,7 @@ def graphql(query, variables=None, token=None):
 
 def wrk(script, concurrency, duration, env):
     out = run(
-        ["wrk", "-t2", f"-c{concurrency}", f"-d{duration}s", "--latency", "-s", os.path.join(BENCH, script),
+        ["wrk", f"-t{min(2, concurrency)}", f"-c{concurrency}", f"-d{duration}s", "--latency", "-s", os.path.join(BENCH, script),
          f"http://127.0.0.1:{PORT}/graphql"],
         env={**os.environ, **env},
     ).stdout
@@ -85,7 +85,7 @@ def wrk(script, concurrency, duration, env):
 
 def pgbench(url, script, concurrency, duration, defines):
     logdir = tempfile.mkdtemp(prefix="pgbench-")
-    cmd = [pgbench_path(), "-n", f"-c{concurrency}", "-j2", f"-T{duration}", "-f", os.path.join(BENCH, script),
+    cmd = [pgbench_path(), "-n", f"-c{concurrency}", f"-j{min(2, concurrency)}", f"-T{duration}", "-f", os.path.join(BENCH, script),
            "-l", f"--log-prefix={logdir}/log"]
     for key, value in defines.items():
         cmd += ["-D", f"{key}={value}"]

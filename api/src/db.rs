@@ -67,3 +67,20 @@ pub fn pool_usage(db: &DatabaseConnection) -> (u32, usize) {
         _ => (0, 0),
     }
 }
+
+/// Rewrites `$n` placeholders to SQLite's `?n`; Postgres keeps them.
+pub fn placeholders(backend: DatabaseBackend, sql: &str) -> String {
+    if backend == DatabaseBackend::Postgres {
+        return sql.to_string();
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

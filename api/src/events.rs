@@ -1,5 +1,5 @@
-//! Live events: "this suggestion changed", published by services after commit and delivered to
-//! `suggestionUpdated` subscribers.
+//! Live events: "this suggestion / pricing poll changed", published by services after commit and
+//! delivered to `suggestionUpdated` and `pricingPollUpdated` subscribers.
 //!
 //! On SQLite (one process) an in-process broadcast carries them. On Postgres every event goes
 //! through `NOTIFY`, and each process `LISTEN`s and re-broadcasts what it hears — its own events
@@ -15,14 +15,40 @@ use uuid::Uuid;
 use crate::error::AppResult;
 
 /// The Postgres channel events travel on.
-const CHANNEL: &str = "canyu_suggestion_updated";
+const CHANNEL: &str = "canyu_events";
 /// Events a slow subscriber may fall behind before it skips ahead.
 const BUFFER: usize = 1024;
+
+/// Something that changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    Suggestion(Uuid),
+    PricingPoll(Uuid),
+}
+
+impl Event {
+    fn encode(self) -> String {
+        match self {
+            Event::Suggestion(id) => format!("suggestion:{id}"),
+            Event::PricingPoll(id) => format!("pricing_poll:{id}"),
+        }
+    }
+
+    fn decode(payload: &str) -> Option<Self> {
+        let (kind, id) = payload.split_once(':')?;
+        let id = Uuid::parse_str(id).ok()?;
+        match kind {
+            "suggestion" => Some(Event::Suggestion(id)),
+            "pricing_poll" => Some(Event::PricingPoll(id)),
+            _ => None,
+        }
+    }
+}
 
 /// The publish/subscribe hub of one process.
 #[derive(Clone)]
 pub struct Events {
-    sender: broadcast::Sender<Uuid>,
+    sender: broadcast::Sender<Event>,
 }
 
 impl Default for Events {
@@ -55,8 +81,8 @@ impl Events {
             loop {
                 match listener.recv().await {
                     Ok(notification) => {
-                        if let Ok(id) = Uuid::parse_str(notification.payload()) {
-                            let _ = sender.send(id);
+                        if let Some(event) = Event::decode(notification.payload()) {
+                            let _ = sender.send(event);
                         }
                     }
                     Err(err) => {
@@ -73,22 +99,31 @@ impl Events {
 
     /// Announces that `suggestion_id` changed. Call only after the change committed.
     pub async fn suggestion_updated(&self, db: &DatabaseConnection, suggestion_id: Uuid) {
+        self.publish(db, Event::Suggestion(suggestion_id)).await;
+    }
+
+    /// Announces that `poll_id` changed. Call only after the change committed.
+    pub async fn pricing_poll_updated(&self, db: &DatabaseConnection, poll_id: Uuid) {
+        self.publish(db, Event::PricingPoll(poll_id)).await;
+    }
+
+    async fn publish(&self, db: &DatabaseConnection, event: Event) {
         if db.get_database_backend() == DatabaseBackend::Postgres {
             let statement = Statement::from_sql_and_values(
                 DatabaseBackend::Postgres,
                 "SELECT pg_notify($1, $2)",
-                [CHANNEL.into(), suggestion_id.to_string().into()],
+                [CHANNEL.into(), event.encode().into()],
             );
             if let Err(err) = db.execute_raw(statement).await {
                 tracing::warn!(error = %err, "could not publish an event");
             }
         } else {
-            let _ = self.sender.send(suggestion_id);
+            let _ = self.sender.send(event);
         }
     }
 
-    /// A stream of changed suggestion ids, from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Uuid> {
+    /// A stream of changes, from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.sender.subscribe()
     }
 }

@@ -18,6 +18,10 @@ mod m20261124_000010_create_vote;
 mod m20261124_000011_create_comment;
 mod m20261124_000012_create_notification;
 mod m20261124_000013_create_tally_change;
+mod m20261124_000014_create_pricing_poll;
+mod m20261124_000015_create_pricing_ballot;
+mod m20261124_000016_create_pricing_tally;
+mod m20261124_000017_create_pricing_eligibility;
 
 pub struct Migrator;
 
@@ -38,6 +42,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000011_create_comment::Migration),
             Box::new(m20261124_000012_create_notification::Migration),
             Box::new(m20261124_000013_create_tally_change::Migration),
+            Box::new(m20261124_000014_create_pricing_poll::Migration),
+            Box::new(m20261124_000015_create_pricing_ballot::Migration),
+            Box::new(m20261124_000016_create_pricing_tally::Migration),
+            Box::new(m20261124_000017_create_pricing_eligibility::Migration),
         ]
     }
 }

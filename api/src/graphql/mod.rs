@@ -10,6 +10,7 @@ pub mod connection;
 pub mod loaders;
 pub mod notifications;
 pub mod partners;
+pub mod pricing_polls;
 pub mod suggestions;
 pub mod users;
 pub mod votes;
@@ -36,6 +37,7 @@ pub struct QueryRoot(
     communities::CommunitiesQuery,
     suggestions::SuggestionsQuery,
     notifications::NotificationsQuery,
+    pricing_polls::PricingPollsQuery,
 );
 
 /// Every mutation field, merged from the feature modules.
@@ -48,11 +50,15 @@ pub struct MutationRoot(
     votes::VotesMutation,
     comments::CommentsMutation,
     notifications::NotificationsMutation,
+    pricing_polls::PricingPollsMutation,
 );
 
 /// Every subscription field, merged from the feature modules.
 #[derive(MergedSubscription, Default)]
-pub struct SubscriptionRoot(suggestions::SuggestionsSubscription);
+pub struct SubscriptionRoot(
+    suggestions::SuggestionsSubscription,
+    pricing_polls::PricingPollsSubscription,
+);
 
 /// Builds the schema with the limits from `config`; `state` is shared by every request.
 pub fn build_schema(config: &Config, state: AppState) -> AppSchema {
@@ -161,6 +167,45 @@ pub(crate) fn parts<'a>(ctx: &Context<'a>) -> async_graphql::Result<(&'a AppStat
         .data::<Viewer>()
         .map_err(|_| AppError::internal("request prepared without viewer").extend())?;
     Ok((state, viewer))
+}
+
+/// A subscription's stream: after each `event` (or a lag, which may have hidden one), the
+/// object as `fetch` reads it now; when it is gone or no longer visible, a NOT_FOUND error ends
+/// the stream.
+pub(crate) fn live_updates<T, F, Fut>(
+    receiver: tokio::sync::broadcast::Receiver<crate::events::Event>,
+    event: crate::events::Event,
+    what: &'static str,
+    fetch: F,
+) -> impl futures_util::Stream<Item = async_graphql::Result<T>> + use<T, F, Fut>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = AppResult<Option<T>>>,
+{
+    use tokio::sync::broadcast::error::RecvError;
+    futures_util::stream::unfold(
+        (receiver, fetch, false),
+        move |(mut receiver, fetch, done)| async move {
+            if done {
+                return None;
+            }
+            loop {
+                match receiver.recv().await {
+                    Ok(changed) if changed != event => continue,
+                    Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => return None,
+                }
+                return match fetch().await {
+                    Ok(Some(found)) => Some((Ok(found), (receiver, fetch, false))),
+                    Ok(None) => Some((
+                        Err(AppError::not_found(what).extend()),
+                        (receiver, fetch, true),
+                    )),
+                    Err(err) => Some((Err(err.extend()), (receiver, fetch, false))),
+                };
+            }
+        },
+    )
 }
 
 /// The request's loaders.

@@ -11,8 +11,6 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use entity::suggestion::{self, Kind, Status};
 use entity::suggestion_event;
-use futures_util::stream;
-use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use super::comments::Comment;
@@ -20,8 +18,9 @@ use super::communities::Community;
 use super::connection::from_page;
 use super::users::User;
 use super::votes::VoteValue;
-use super::{loaders, parse_id, parse_optional_id, parts};
+use super::{live_updates, loaders, parse_id, parse_optional_id, parts};
 use crate::error::AppError;
+use crate::events::Event;
 use crate::pagination::PageRequest;
 use crate::services::comments;
 use crate::services::suggestions::{self, ListFilter, NewSuggestion, Sort, SuggestionChanges};
@@ -508,27 +507,15 @@ impl SuggestionsSubscription {
             .await
             .extend()?;
         let (state, viewer) = (state.clone(), viewer.clone());
-        Ok(stream::unfold(
-            (receiver, state, viewer, false),
-            move |(mut receiver, state, viewer, done)| async move {
-                if done {
-                    return None;
-                }
-                loop {
-                    match receiver.recv().await {
-                        Ok(changed) if changed != id => continue,
-                        Ok(_) | Err(RecvError::Lagged(_)) => {}
-                        Err(RecvError::Closed) => return None,
-                    }
-                    let item = match suggestions::find(&state.db, &viewer, id).await {
-                        Ok(Some(found)) => Ok(Suggestion::from(found)),
-                        Ok(None) => {
-                            let gone = AppError::not_found("suggestion").extend();
-                            return Some((Err(gone), (receiver, state, viewer, true)));
-                        }
-                        Err(err) => Err(err.extend()),
-                    };
-                    return Some((item, (receiver, state, viewer, false)));
+        Ok(live_updates(
+            receiver,
+            Event::Suggestion(id),
+            "suggestion",
+            move || {
+                let (state, viewer) = (state.clone(), viewer.clone());
+                async move {
+                    let found = suggestions::find(&state.db, &viewer, id).await?;
+                    Ok(found.map(Suggestion::from))
                 }
             },
         ))

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod notifications;
 pub mod partners;
 pub mod pricing_math;
+pub mod pricing_polls;
 pub mod sessions;
 pub mod suggestions;
 pub mod users;

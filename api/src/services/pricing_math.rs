@@ -129,25 +129,31 @@ pub fn van_westendorp(tally: &VwTally) -> VwResult {
         .collect();
     grid.sort_unstable();
     grid.dedup();
-    // Curves as counts out of n at each grid price.
-    let at_most =
-        |counts: &BTreeMap<i64, i64>, p: i64| -> i64 { counts.range(..=p).map(|(_, c)| c).sum() };
-    let mut too_cheap = Vec::with_capacity(grid.len());
-    let mut cheap = Vec::with_capacity(grid.len());
-    let mut not_cheap = Vec::with_capacity(grid.len());
-    let mut expensive = Vec::with_capacity(grid.len());
-    let mut not_expensive = Vec::with_capacity(grid.len());
-    let mut too_expensive = Vec::with_capacity(grid.len());
-    for &p in &grid {
-        let c = n - at_most(&tally.cheap, p);
-        let e = at_most(&tally.expensive, p);
-        too_cheap.push(n - at_most(&tally.too_cheap, p));
-        cheap.push(c);
-        not_cheap.push(n - c);
-        expensive.push(e);
-        not_expensive.push(n - e);
-        too_expensive.push(at_most(&tally.too_expensive, p));
-    }
+    // Curves as counts out of n at each grid price, from running totals (one pass per answer).
+    let at_most = |counts: &BTreeMap<i64, i64>| -> Vec<i64> {
+        let mut running = 0;
+        let mut entries = counts.iter().peekable();
+        grid.iter()
+            .map(|&p| {
+                while let Some((_, c)) = entries.next_if(|(price, _)| **price <= p) {
+                    running += c;
+                }
+                running
+            })
+            .collect()
+    };
+    let (tc, ch, ex, te) = (
+        at_most(&tally.too_cheap),
+        at_most(&tally.cheap),
+        at_most(&tally.expensive),
+        at_most(&tally.too_expensive),
+    );
+    let too_cheap: Vec<i64> = tc.iter().map(|c| n - c).collect();
+    let cheap: Vec<i64> = ch.iter().map(|c| n - c).collect();
+    let not_cheap: Vec<i64> = cheap.iter().map(|c| n - c).collect();
+    let expensive = ex;
+    let not_expensive: Vec<i64> = expensive.iter().map(|e| n - e).collect();
+    let too_expensive = te;
     VwResult {
         marginal_cheapness: crossing(&grid, &too_cheap, &not_cheap),
         optimal_price: crossing(&grid, &too_cheap, &too_expensive),

@@ -24,6 +24,7 @@ use uuid::Uuid;
 
 use super::{communities, notifications};
 use crate::auth::{UserViewer, Viewer};
+use crate::db::placeholders;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{Page, PageRequest, encode_cursor};
 use crate::state::AppState;
@@ -1019,23 +1020,6 @@ fn search_words(search: &str) -> Vec<String> {
         .take(16)
         .map(str::to_lowercase)
         .collect()
-}
-
-/// Rewrites `$n` placeholders to SQLite's `?n`; Postgres keeps them.
-pub fn placeholders(backend: DatabaseBackend, sql: &str) -> String {
-    if backend == DatabaseBackend::Postgres {
-        return sql.to_string();
-    }
-    let mut out = String::with_capacity(sql.len());
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
-            out.push('?');
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[cfg(test)]

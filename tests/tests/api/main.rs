@@ -8,6 +8,7 @@ mod http_surface;
 mod identity;
 mod notifications;
 mod partners;
+mod pricing_polls;
 mod schema;
 mod subscriptions;
 mod suggestions;

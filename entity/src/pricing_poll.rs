@@ -1,0 +1,60 @@
+//! `pricing_poll`: a fan-council vote or pricing study on a product's price. Prices are stored in
+//! the currency's minor unit; `price_points` is a comma-separated ascending list of them.
+
+use sea_orm::entity::prelude::*;
+
+/// How fans answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum Method {
+    #[sea_orm(string_value = "CHOICE")]
+    Choice,
+    #[sea_orm(string_value = "VAN_WESTENDORP")]
+    VanWestendorp,
+    #[sea_orm(string_value = "GABOR_GRANGER")]
+    GaborGranger,
+}
+
+/// How a binding poll ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum Outcome {
+    #[sea_orm(string_value = "RATIFIED")]
+    Ratified,
+    #[sea_orm(string_value = "NO_QUORUM")]
+    NoQuorum,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "pricing_poll")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub community_id: Uuid,
+    pub product_name: String,
+    pub description: String,
+    pub currency: String,
+    pub method: Method,
+    pub price_points: String,
+    pub opens_at: DateTimeUtc,
+    pub closes_at: DateTimeUtc,
+    /// Set by an early close.
+    pub closed_at: Option<DateTimeUtc>,
+    pub binding: bool,
+    pub quorum: Option<i32>,
+    /// Current ballots, maintained with the ballot rows.
+    pub ballot_count: i32,
+    /// Whether the eligibility snapshot of a binding poll has been written.
+    pub eligibility_taken: bool,
+    pub eligible_count: Option<i32>,
+    pub outcome: Option<Outcome>,
+    pub ratified_price: Option<i64>,
+    pub outcome_at: Option<DateTimeUtc>,
+    pub created_by: Uuid,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
