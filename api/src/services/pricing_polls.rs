@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use entity::membership::MembershipStatus;
 use entity::pricing_poll::{self, Method, Outcome};
 use entity::user::Role;
@@ -152,7 +152,12 @@ pub async fn create(
         }
         (_, Some(points)) => validate_points(&points, digits)?,
     };
-    if input.closes_at <= input.opens_at {
+    // Stored with microsecond precision on both backends: compare and keep what is stored.
+    let (opens_at, closes_at) = (
+        input.opens_at.trunc_subsecs(6),
+        input.closes_at.trunc_subsecs(6),
+    );
+    if closes_at <= opens_at {
         return Err(AppError::bad_input(
             "closesAt",
             "closesAt must be after opensAt",
@@ -187,8 +192,8 @@ pub async fn create(
             && existing.currency == currency
             && existing.method == input.method
             && existing.price_points == points_text
-            && existing.opens_at == input.opens_at
-            && existing.closes_at == input.closes_at
+            && existing.opens_at == opens_at
+            && existing.closes_at == closes_at
             && existing.binding == input.binding
             && existing.quorum == quorum;
         return if same {
@@ -207,8 +212,8 @@ pub async fn create(
         currency: Set(currency),
         method: Set(input.method),
         price_points: Set(points_text),
-        opens_at: Set(input.opens_at),
-        closes_at: Set(input.closes_at),
+        opens_at: Set(opens_at),
+        closes_at: Set(closes_at),
         closed_at: Set(None),
         binding: Set(input.binding),
         quorum: Set(quorum),

@@ -9,12 +9,12 @@ use std::time::Duration;
 use canyu_tests::{TestApp, TestUser, assert_code};
 use chrono::Utc;
 use futures_util::future::join_all;
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::support::{auth, create_community, join, member, new_id, node_ids, ok, staff};
+use crate::support::{
+    Socket, auth, connect, create_community, join, member, new_id, node_ids, ok, receive, send,
+    staff,
+};
 
 /// The poll's own fields (no results, no viewer ballot).
 const POLL: &str = "id community { id } productName description currency method pricePoints opensAt closesAt closedAt status binding quorum eligibleCount ballotCount outcome ratifiedPrice";
@@ -22,9 +22,6 @@ const RESULTS: &str = "results { choiceTally { price votes share } winningPrice 
 const BALLOT: &str = "choice vanWestendorp { tooCheap cheap expensive tooExpensive } gaborGranger { price wouldBuy } updatedAt";
 const LIST: &str = "query($c: ID!, $s: PricingPollStatus, $first: Int, $after: String) { pricingPolls(communityId: $c, status: $s, first: $first, after: $after) { nodes { id status } pageInfo { hasNextPage endCursor } } }";
 const UPDATED: &str = "subscription($id: ID!) { pricingPollUpdated(pollId: $id) { id status ballotCount outcome ratifiedPrice results { choiceTally { price votes share } winningPrice } } }";
-
-/// How long a test waits for a subscription message that should come.
-const WAIT: Duration = Duration::from_secs(10);
 
 // ---------------------------------------------------------------------------------------------
 // Times and decimals
@@ -442,59 +439,6 @@ async fn list_all(
 // ---------------------------------------------------------------------------------------------
 // The subscription client (graphql-transport-ws)
 // ---------------------------------------------------------------------------------------------
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// Opens `/graphql/ws` and signs in as `user` with `connection_init`.
-async fn connect(app: &TestApp, user: &TestUser) -> Socket {
-    let mut request = format!("ws://127.0.0.1:{}/graphql/ws", app.port)
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    send(
-        &mut socket,
-        json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", user.access_token) } }),
-    )
-    .await;
-    let ack = receive(&mut socket).await;
-    assert_eq!(ack["type"], "connection_ack", "{ack}");
-    socket
-}
-
-async fn send(socket: &mut Socket, message: Value) {
-    socket
-        .send(Message::Text(message.to_string().into()))
-        .await
-        .unwrap();
-}
-
-/// The next protocol message (pings answered on the way); fails after [`WAIT`].
-async fn receive(socket: &mut Socket) -> Value {
-    loop {
-        let frame = tokio::time::timeout(WAIT, socket.next())
-            .await
-            .expect("no message within the time limit")
-            .expect("the socket ended")
-            .expect("a WebSocket error");
-        match frame {
-            Message::Text(text) => {
-                let message: Value = serde_json::from_str(text.as_str()).unwrap();
-                if message["type"] == "ping" {
-                    send(socket, json!({ "type": "pong" })).await;
-                    continue;
-                }
-                return message;
-            }
-            Message::Close(frame) => panic!("the socket closed: {frame:?}"),
-            _ => continue,
-        }
-    }
-}
 
 /// Subscribes to `pricingPollUpdated` as operation `operation_id`, then waits a moment so the
 /// subscription is in place before the test changes anything.

@@ -3,71 +3,15 @@
 
 use std::time::Duration;
 
-use canyu_tests::{TestApp, TestUser, on_postgres};
-use futures_util::{SinkExt, StreamExt};
+use canyu_tests::{TestApp, on_postgres};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::support::{comment, create_community, member, respond, set_status, submit, vote};
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use crate::support::{
+    Socket, comment, connect, create_community, member, receive, respond, send, set_status, submit,
+    vote,
+};
 
 const UPDATED: &str = "subscription($id: ID!) { suggestionUpdated(suggestionId: $id) { id status upvotes downvotes score commentCount officialResponse { body } } }";
-
-/// How long a test waits for a message that should come.
-const WAIT: Duration = Duration::from_secs(10);
-
-/// Opens `/graphql/ws` on `app` and signs in as `user` with `connection_init`.
-async fn connect(app: &TestApp, user: &TestUser) -> Socket {
-    let mut request = format!("ws://127.0.0.1:{}/graphql/ws", app.port)
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    send(
-        &mut socket,
-        json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", user.access_token) } }),
-    )
-    .await;
-    let ack = receive(&mut socket).await;
-    assert_eq!(ack["type"], "connection_ack", "{ack}");
-    socket
-}
-
-async fn send(socket: &mut Socket, message: Value) {
-    socket
-        .send(Message::Text(message.to_string().into()))
-        .await
-        .unwrap();
-}
-
-/// The next protocol message (pings are answered on the way); fails after [`WAIT`].
-async fn receive(socket: &mut Socket) -> Value {
-    loop {
-        let frame = tokio::time::timeout(WAIT, socket.next())
-            .await
-            .expect("no message within the time limit")
-            .expect("the socket ended")
-            .expect("a WebSocket error");
-        match frame {
-            Message::Text(text) => {
-                let message: Value = serde_json::from_str(text.as_str()).unwrap();
-                if message["type"] == "ping" {
-                    send(socket, json!({ "type": "pong" })).await;
-                    continue;
-                }
-                return message;
-            }
-            Message::Close(frame) => panic!("the socket closed: {frame:?}"),
-            _ => continue,
-        }
-    }
-}
 
 /// Subscribes to `suggestionUpdated` as operation `operation_id`, then waits a moment so the
 /// subscription is in place before the test changes anything.

@@ -1,8 +1,13 @@
 //! Shared steps of the closed-loop suites: communities, members, staff, suggestions, votes and
 //! comments, each through the public GraphQL API.
 
+use std::time::Duration;
+
 use canyu_tests::{PASSWORD, TestApp, TestUser};
+use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 /// A fresh UUIDv7, as a client makes them: for client-made ids, and for ids no row has.
 /// Ids made in one process are ordered by creation.
@@ -255,4 +260,64 @@ pub async fn assert_counters_equal_vote_rows(app: &TestApp) {
     assert_eq!(upvotes, up_rows, "upvotes against UP rows");
     assert_eq!(downvotes, down_rows, "downvotes against DOWN rows");
     assert_eq!(score, up_rows - down_rows, "score against the rows");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The subscription client (graphql-transport-ws)
+
+/// A graphql-transport-ws client connection.
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// How long a test waits for a message that should come.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// Opens `/graphql/ws` on `app` and signs in as `user` with `connection_init`.
+pub async fn connect(app: &TestApp, user: &TestUser) -> Socket {
+    let mut request = format!("ws://127.0.0.1:{}/graphql/ws", app.port)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    send(
+        &mut socket,
+        json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", user.access_token) } }),
+    )
+    .await;
+    let ack = receive(&mut socket).await;
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    socket
+}
+
+pub async fn send(socket: &mut Socket, message: Value) {
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .unwrap();
+}
+
+/// The next protocol message (pings are answered on the way); fails after [`WAIT`].
+pub async fn receive(socket: &mut Socket) -> Value {
+    loop {
+        let frame = tokio::time::timeout(WAIT, socket.next())
+            .await
+            .expect("no message within the time limit")
+            .expect("the socket ended")
+            .expect("a WebSocket error");
+        match frame {
+            Message::Text(text) => {
+                let message: Value = serde_json::from_str(text.as_str()).unwrap();
+                if message["type"] == "ping" {
+                    send(socket, json!({ "type": "pong" })).await;
+                    continue;
+                }
+                return message;
+            }
+            Message::Close(frame) => panic!("the socket closed: {frame:?}"),
+            _ => continue,
+        }
+    }
 }
