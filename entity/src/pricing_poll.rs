@@ -55,6 +55,19 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::community::Entity",
+        from = "Column::CommunityId",
+        to = "super::community::Column::Id"
+    )]
+    Community,
+}
+
+impl Related<super::community::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Community.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -13,7 +13,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use entity::membership::MembershipStatus;
 use entity::pricing_poll::{self, Method, Outcome};
 use entity::user::Role;
-use entity::{membership, pricing_ballot, pricing_eligibility, pricing_tally};
+use entity::{community, membership, pricing_ballot, pricing_eligibility};
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend,
@@ -364,16 +364,15 @@ pub async fn find(
     viewer: &Viewer,
     poll_id: Uuid,
 ) -> AppResult<Option<pricing_poll::Model>> {
-    let Some(poll) = pricing_poll::Entity::find_by_id(poll_id)
+    // The poll and its community in one query.
+    let Some((poll, Some(community))) = pricing_poll::Entity::find_by_id(poll_id)
+        .find_also_related(community::Entity)
         .one(&state.db)
         .await?
     else {
         return Ok(None);
     };
-    if communities::find(&state.db, viewer, poll.community_id)
-        .await?
-        .is_none()
-    {
+    if !communities::can_see(&state.db, viewer, &community).await? {
         return Ok(None);
     }
     Ok(Some(settle(state, poll).await?))
@@ -456,17 +455,38 @@ pub async fn results(
 }
 
 async fn compute(db: &impl ConnectionTrait, poll: &pricing_poll::Model) -> AppResult<Results> {
-    let rows = pricing_tally::Entity::find()
-        .filter(pricing_tally::Column::PollId.eq(poll.id))
-        .all(db)
+    // One row per answer with its "price:ballots" pairs joined: a few rows to decode instead of
+    // one per price.
+    let backend = db.get_database_backend();
+    let joined = match backend {
+        DatabaseBackend::Postgres => "string_agg(price || ':' || ballots, ',')",
+        _ => "group_concat(price || ':' || ballots, ',')",
+    };
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            placeholders(
+                backend,
+                &format!(
+                    "SELECT answer, {joined} AS pairs FROM pricing_tally \
+                     WHERE poll_id = $1 AND ballots <> 0 GROUP BY answer"
+                ),
+            ),
+            [poll.id.into()],
+        ))
         .await?;
-    let mut by_answer: BTreeMap<&str, BTreeMap<i64, i64>> = BTreeMap::new();
-    for row in &rows {
-        if row.ballots != 0 {
-            by_answer
-                .entry(row.answer.as_str())
-                .or_default()
-                .insert(row.price, row.ballots);
+    let mut by_answer: BTreeMap<String, BTreeMap<i64, i64>> = BTreeMap::new();
+    for row in rows {
+        let answer: String = row.try_get("", "answer")?;
+        let pairs: String = row.try_get("", "pairs")?;
+        let counts = by_answer.entry(answer).or_default();
+        for pair in pairs.split(',') {
+            let parsed = pair
+                .split_once(':')
+                .and_then(|(p, n)| Some((p.parse::<i64>().ok()?, n.parse::<i64>().ok()?)));
+            let (price, ballots) =
+                parsed.ok_or_else(|| AppError::internal(format!("bad tally pair {pair:?}")))?;
+            counts.insert(price, ballots);
         }
     }
     let mut take = |answer: &str| by_answer.remove(answer).unwrap_or_default();
