@@ -4,6 +4,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, Condition};
+use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
 
@@ -79,6 +82,41 @@ pub fn decode_cursor(cursor: &str) -> AppResult<String> {
     text.strip_prefix("c1:")
         .map(str::to_string)
         .ok_or_else(invalid)
+}
+
+/// Which way a `(created_at, id)` list runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeOrder {
+    OldestFirst,
+    NewestFirst,
+}
+
+/// The keyset position of a row in a list ordered by creation time, then id.
+pub fn time_key(created_at: DateTime<Utc>, id: Uuid) -> String {
+    format!("{}|{id}", created_at.to_rfc3339())
+}
+
+/// The rows after the decoded `after` position of a `(created_at, id)` list.
+pub fn after_time_key(
+    after: &str,
+    created_at: impl ColumnTrait,
+    id: impl ColumnTrait,
+    order: TimeOrder,
+) -> AppResult<Condition> {
+    let invalid = || AppError::bad_input("after", "invalid cursor");
+    let (at, last) = after.split_once('|').ok_or_else(invalid)?;
+    let at = DateTime::parse_from_rfc3339(at)
+        .map_err(|_| invalid())?
+        .with_timezone(&Utc);
+    let last = Uuid::parse_str(last).map_err(|_| invalid())?;
+    Ok(match order {
+        TimeOrder::OldestFirst => Condition::any()
+            .add(created_at.gt(at))
+            .add(Condition::all().add(created_at.eq(at)).add(id.gt(last))),
+        TimeOrder::NewestFirst => Condition::any()
+            .add(created_at.lt(at))
+            .add(Condition::all().add(created_at.eq(at)).add(id.lt(last))),
+    })
 }
 
 #[cfg(test)]

@@ -26,7 +26,12 @@ pub struct TestApp {
 
 enum TestDatabase {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+    /// Another app's database (a replica): that app cleans it up.
+    Shared,
 }
 
 /// A signed-in user as the tests see it.
@@ -78,8 +83,7 @@ impl TestApp {
             env.insert(key.to_string(), value.to_string());
         }
         let config = Config::from_lookup(|name| env.get(name).cloned()).expect("test config");
-        // The replica does not own the database: only the first app drops it.
-        Self::start(config, TestDatabase::Sqlite(tempfile::tempdir().unwrap())).await
+        Self::start(config, TestDatabase::Shared).await
     }
 
     async fn start(config: Config, database: TestDatabase) -> TestApp {

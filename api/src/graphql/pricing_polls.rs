@@ -477,13 +477,9 @@ impl PricingPollsMutation {
                     .collect()
             }),
         };
-        let saved = pricing_polls::cast_ballot(state, viewer, poll_id, ballot)
+        let (saved, poll) = pricing_polls::cast_ballot(state, viewer, poll_id, ballot)
             .await
             .extend()?;
-        let poll = pricing_polls::find(state, viewer, poll_id)
-            .await
-            .extend()?
-            .ok_or_else(|| AppError::not_found("pricing poll").extend())?;
         Ok(PricingBallot::new(saved, digits_of(&poll)))
     }
 

@@ -2,18 +2,18 @@
 //! deletion, and listing oldest first. `comment_count` changes with the rows, under the
 //! suggestion's row lock.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use entity::comment;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use super::{communities, suggestions};
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
-use crate::pagination::{Page, PageRequest};
+use crate::pagination::{Page, PageRequest, TimeOrder, after_time_key, time_key};
 use crate::state::AppState;
 
 /// The longest comment, in characters.
@@ -137,18 +137,16 @@ pub async fn list(
         .order_by_asc(comment::Column::CreatedAt)
         .order_by_asc(comment::Column::Id);
     if let Some(after) = &page.after {
-        let (at, id) = time_position(after)?;
-        query = query.filter(
-            Condition::any().add(comment::Column::CreatedAt.gt(at)).add(
-                Condition::all()
-                    .add(comment::Column::CreatedAt.eq(at))
-                    .add(comment::Column::Id.gt(id)),
-            ),
-        );
+        query = query.filter(after_time_key(
+            after,
+            comment::Column::CreatedAt,
+            comment::Column::Id,
+            TimeOrder::OldestFirst,
+        )?);
     }
     let rows = query.limit(page.limit + 1).all(&state.db).await?;
     Ok(Page::from_rows(rows, &page, |c| {
-        format!("{}|{}", c.created_at.to_rfc3339(), c.id)
+        time_key(c.created_at, c.id)
     }))
 }
 
@@ -175,15 +173,4 @@ async fn require_visible(
         .await?
         .ok_or_else(|| AppError::not_found("comment"))?;
     Ok(found)
-}
-
-/// Decodes a `time|id` keyset position (lists ordered by creation time, then id).
-pub fn time_position(raw: &str) -> AppResult<(DateTime<Utc>, Uuid)> {
-    let invalid = || AppError::bad_input("after", "invalid cursor");
-    let (at, id) = raw.split_once('|').ok_or_else(invalid)?;
-    let at = DateTime::parse_from_rfc3339(at)
-        .map_err(|_| invalid())?
-        .with_timezone(&Utc);
-    let id = Uuid::parse_str(id).map_err(|_| invalid())?;
-    Ok((at, id))
 }

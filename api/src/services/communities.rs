@@ -259,10 +259,8 @@ pub async fn join(
         .ok_or_else(|| AppError::not_found("community"))?;
     let existing = find_membership(&txn, community_id, user.id).await?;
     let membership = match (found.visibility, existing) {
-        (_, Some(m)) if m.status == MembershipStatus::Active => m,
-        (_, Some(m)) if m.status == MembershipStatus::Requested => m,
-        (Visibility::Private, Some(invited)) => activate(&txn, invited).await?,
-        (Visibility::Public, Some(invited)) => activate(&txn, invited).await?,
+        (_, Some(m)) if m.status != MembershipStatus::Invited => m,
+        (_, Some(invited)) => activate(&txn, invited).await?,
         (Visibility::Public, None) => {
             let created =
                 insert_membership(&txn, community_id, user.id, MembershipStatus::Active).await?;
@@ -352,7 +350,7 @@ pub async fn set_member_role(
 ) -> AppResult<membership::Model> {
     let txn = crate::db::begin_write(&state.db).await?;
     let found = require_visible(&txn, viewer, community_id).await?;
-    let caller = require_role_in(&txn, viewer, &found, CommunityRole::Owner).await?;
+    require_role_in(&txn, viewer, &found, CommunityRole::Owner).await?;
     let target = find_membership(&txn, community_id, user_id)
         .await?
         .filter(|m| m.status == MembershipStatus::Active)
@@ -365,7 +363,6 @@ pub async fn set_member_role(
             "a community needs at least one OWNER".into(),
         ));
     }
-    let _ = caller;
     let mut active: membership::ActiveModel = target.into();
     active.role = Set(role);
     let updated = active.update(&txn).await?;

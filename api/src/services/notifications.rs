@@ -4,14 +4,13 @@
 use chrono::Utc;
 use entity::notification::{self, Kind};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
-use super::comments::time_position;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
-use crate::pagination::{Page, PageRequest};
+use crate::pagination::{Page, PageRequest, TimeOrder, after_time_key, time_key};
 use crate::state::AppState;
 
 /// Writes one notification of `kind` about `suggestion_id` to each of `users`.
@@ -55,20 +54,16 @@ pub async fn list(
         query = query.filter(notification::Column::ReadAt.is_null());
     }
     if let Some(after) = &page.after {
-        let (at, id) = time_position(after)?;
-        query = query.filter(
-            Condition::any()
-                .add(notification::Column::CreatedAt.lt(at))
-                .add(
-                    Condition::all()
-                        .add(notification::Column::CreatedAt.eq(at))
-                        .add(notification::Column::Id.lt(id)),
-                ),
-        );
+        query = query.filter(after_time_key(
+            after,
+            notification::Column::CreatedAt,
+            notification::Column::Id,
+            TimeOrder::NewestFirst,
+        )?);
     }
     let rows = query.limit(page.limit + 1).all(&state.db).await?;
     Ok(Page::from_rows(rows, &page, |n| {
-        format!("{}|{}", n.created_at.to_rfc3339(), n.id)
+        time_key(n.created_at, n.id)
     }))
 }
 

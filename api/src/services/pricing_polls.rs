@@ -21,13 +21,12 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::comments::time_position;
 use super::communities;
 use super::pricing_math::{self, VwTally};
 use crate::auth::Viewer;
 use crate::db::placeholders;
 use crate::error::{AppError, AppResult};
-use crate::pagination::{Page, PageRequest};
+use crate::pagination::{Page, PageRequest, TimeOrder, after_time_key, time_key};
 use crate::state::AppState;
 
 /// Where a poll stands at a given server time.
@@ -258,16 +257,16 @@ fn validate_points(points: &[Decimal], digits: u32) -> AppResult<Vec<i64>> {
 }
 
 /// Casts or replaces the caller's ballot (ACTIVE members; for a binding poll, eligible ones).
+/// Returns the ballot and its poll.
 pub async fn cast_ballot(
     state: &AppState,
     viewer: &Viewer,
     poll_id: Uuid,
     input: BallotInput,
-) -> AppResult<pricing_ballot::Model> {
+) -> AppResult<(pricing_ballot::Model, pricing_poll::Model)> {
     viewer.require_user()?;
     let txn = crate::db::begin_write(&state.db).await?;
-    let poll = lock(&txn, viewer, poll_id).await?;
-    let community = communities::require_visible(&txn, viewer, poll.community_id).await?;
+    let (poll, community) = lock_visible(&txn, viewer, poll_id).await?;
     let voter = communities::require_member(&txn, viewer, &community).await?;
     let now = Utc::now();
     if status_at(&poll, now) != PollStatus::Open {
@@ -292,46 +291,33 @@ pub async fn cast_ballot(
         .filter(pricing_ballot::Column::UserId.eq(voter.id))
         .one(&txn)
         .await?;
-    let saved = match existing {
+    let (saved, poll) = match existing {
         Some(old) => {
             add_to_tally(&txn, poll.id, &contributions(&old), -1).await?;
             let mut active: pricing_ballot::ActiveModel = old.into();
-            active.choice = Set(ballot.choice);
-            active.too_cheap = Set(ballot.too_cheap);
-            active.cheap = Set(ballot.cheap);
-            active.expensive = Set(ballot.expensive);
-            active.too_expensive = Set(ballot.too_expensive);
-            active.would_buy = Set(ballot.would_buy.clone());
-            active.updated_at = Set(now);
-            active.update(&txn).await?
+            ballot.fill(&mut active, now);
+            (active.update(&txn).await?, poll)
         }
         None => {
-            let inserted = pricing_ballot::ActiveModel {
+            let mut active = pricing_ballot::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 poll_id: Set(poll.id),
                 user_id: Set(voter.id),
-                choice: Set(ballot.choice),
-                too_cheap: Set(ballot.too_cheap),
-                cheap: Set(ballot.cheap),
-                expensive: Set(ballot.expensive),
-                too_expensive: Set(ballot.too_expensive),
-                would_buy: Set(ballot.would_buy.clone()),
                 created_at: Set(now),
-                updated_at: Set(now),
-            }
-            .insert(&txn)
-            .await?;
+                ..Default::default()
+            };
+            ballot.fill(&mut active, now);
+            let inserted = active.insert(&txn).await?;
             let count = poll.ballot_count + 1;
-            let mut active: pricing_poll::ActiveModel = poll.clone().into();
+            let mut active: pricing_poll::ActiveModel = poll.into();
             active.ballot_count = Set(count);
-            active.update(&txn).await?;
-            inserted
+            (inserted, active.update(&txn).await?)
         }
     };
     add_to_tally(&txn, poll.id, &contributions(&saved), 1).await?;
     txn.commit().await?;
     state.events.pricing_poll_updated(&state.db, poll_id).await;
-    Ok(saved)
+    Ok((saved, poll))
 }
 
 /// Closes a poll at once (STAFF/ADMIN); a closed poll is returned unchanged.
@@ -342,7 +328,7 @@ pub async fn close(
 ) -> AppResult<pricing_poll::Model> {
     viewer.require_role(Role::Staff)?;
     let txn = crate::db::begin_write(&state.db).await?;
-    let poll = lock(&txn, viewer, poll_id).await?;
+    let (poll, _) = lock_visible(&txn, viewer, poll_id).await?;
     let now = Utc::now();
     let poll = if status_at(&poll, now) == PollStatus::Closed {
         poll
@@ -406,16 +392,12 @@ pub async fn list(
             .filter(closed.not()),
     };
     if let Some(after) = &page.after {
-        let (at, id) = time_position(after)?;
-        query = query.filter(
-            Condition::any()
-                .add(pricing_poll::Column::CreatedAt.lt(at))
-                .add(
-                    Condition::all()
-                        .add(pricing_poll::Column::CreatedAt.eq(at))
-                        .add(pricing_poll::Column::Id.lt(id)),
-                ),
-        );
+        query = query.filter(after_time_key(
+            after,
+            pricing_poll::Column::CreatedAt,
+            pricing_poll::Column::Id,
+            TimeOrder::NewestFirst,
+        )?);
     }
     let rows = query.limit(page.limit + 1).all(&state.db).await?;
     let mut settled = Vec::with_capacity(rows.len());
@@ -423,7 +405,7 @@ pub async fn list(
         settled.push(settle(state, poll).await?);
     }
     Ok(Page::from_rows(settled, &page, |p| {
-        format!("{}|{}", p.created_at.to_rfc3339(), p.id)
+        time_key(p.created_at, p.id)
     }))
 }
 
@@ -536,7 +518,7 @@ async fn settle(state: &AppState, poll: pricing_poll::Model) -> AppResult<pricin
         return Ok(poll);
     }
     let txn = crate::db::begin_write(&state.db).await?;
-    let poll = lock_any(&txn, poll.id).await?;
+    let poll = lock(&txn, poll.id).await?;
     let poll = take_eligibility(&txn, poll).await?;
     let poll = if status_at(&poll, Utc::now()) == PollStatus::Closed {
         settle_locked(&txn, poll).await?
@@ -605,24 +587,27 @@ async fn take_eligibility(
     Ok(active.update(txn).await?)
 }
 
-async fn lock(
+/// The poll row, locked, with its community; NOT_FOUND when the viewer may not see it.
+async fn lock_visible(
     txn: &DatabaseTransaction,
     viewer: &Viewer,
     poll_id: Uuid,
-) -> AppResult<pricing_poll::Model> {
-    let poll = lock_any(txn, poll_id).await?;
-    communities::require_visible(txn, viewer, poll.community_id)
+) -> AppResult<(pricing_poll::Model, community::Model)> {
+    let poll = lock(txn, poll_id).await?;
+    let community = communities::require_visible(txn, viewer, poll.community_id)
         .await
-        .map_err(|_| AppError::not_found("pricing poll"))?;
-    Ok(poll)
+        .map_err(|e| match e {
+            AppError::NotFound(_) => AppError::not_found("pricing poll"),
+            other => other,
+        })?;
+    Ok((poll, community))
 }
 
-async fn lock_any(txn: &DatabaseTransaction, poll_id: Uuid) -> AppResult<pricing_poll::Model> {
-    let mut query = pricing_poll::Entity::find_by_id(poll_id);
-    if txn.get_database_backend() == DatabaseBackend::Postgres {
-        query = query.lock_exclusive();
-    }
-    query
+/// The poll row, locked for this transaction (`FOR UPDATE` on Postgres; SQLite's write
+/// transaction already holds the database lock).
+async fn lock(txn: &DatabaseTransaction, poll_id: Uuid) -> AppResult<pricing_poll::Model> {
+    pricing_poll::Entity::find_by_id(poll_id)
+        .lock_exclusive()
         .one(txn)
         .await?
         .ok_or_else(|| AppError::not_found("pricing poll"))
@@ -636,6 +621,19 @@ struct Ballot {
     expensive: Option<i64>,
     too_expensive: Option<i64>,
     would_buy: Option<String>,
+}
+
+impl Ballot {
+    /// Writes the answers into a ballot row (a new one or the one it replaces).
+    fn fill(self, row: &mut pricing_ballot::ActiveModel, now: DateTime<Utc>) {
+        row.choice = Set(self.choice);
+        row.too_cheap = Set(self.too_cheap);
+        row.cheap = Set(self.cheap);
+        row.expensive = Set(self.expensive);
+        row.too_expensive = Set(self.too_expensive);
+        row.would_buy = Set(self.would_buy);
+        row.updated_at = Set(now);
+    }
 }
 
 fn validate_ballot(poll: &pricing_poll::Model, input: BallotInput) -> AppResult<Ballot> {

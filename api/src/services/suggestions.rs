@@ -316,8 +316,7 @@ pub async fn mark_duplicate(
             "the original must be in the same community",
         ));
     }
-    let (original, duplicate) = move_votes(&txn, original, duplicate).await?;
-    let _ = original;
+    let duplicate = move_votes(&txn, original, duplicate).await?;
     let author_id = duplicate.author_id;
     let from = duplicate.status;
     let mut active: suggestion::ActiveModel = duplicate.into();
@@ -430,22 +429,13 @@ pub fn hot_rank(score: i32, created_at: DateTime<Utc>) -> i64 {
     ((sign * magnitude + age) * 1_000_000.0).round() as i64
 }
 
-/// Locks the suggestion row for this transaction (Postgres `FOR UPDATE`; SQLite's write
-/// transaction already holds the database lock) and checks `viewer` may see it.
+/// Locks the suggestion row for this transaction and checks `viewer` may see it.
 pub async fn lock_visible(
     txn: &DatabaseTransaction,
     viewer: &Viewer,
     id: Uuid,
 ) -> AppResult<suggestion::Model> {
-    let mut query = suggestion::Entity::find_by_id(id);
-    if txn.get_database_backend() == DatabaseBackend::Postgres {
-        query = query.lock_exclusive();
-    }
-    let found = query
-        .one(txn)
-        .await?
-        .filter(|s| s.deleted_at.is_none())
-        .ok_or_else(|| AppError::not_found("suggestion"))?;
+    let found = lock(txn, id).await?;
     communities::require_visible(txn, viewer, found.community_id).await?;
     Ok(found)
 }
@@ -458,15 +448,7 @@ pub async fn lock_for_member(
     id: Uuid,
 ) -> AppResult<(suggestion::Model, UserViewer)> {
     viewer.require_user()?;
-    let mut query = suggestion::Entity::find_by_id(id);
-    if txn.get_database_backend() == DatabaseBackend::Postgres {
-        query = query.lock_exclusive();
-    }
-    let found = query
-        .one(txn)
-        .await?
-        .filter(|s| s.deleted_at.is_none())
-        .ok_or_else(|| AppError::not_found("suggestion"))?;
+    let found = lock(txn, id).await?;
     let community = communities::find_many(txn, &[found.community_id])
         .await?
         .pop()
@@ -478,6 +460,18 @@ pub async fn lock_for_member(
             other => other,
         })?;
     Ok((found, member))
+}
+
+/// The live (not deleted) suggestion row, locked for this transaction: `FOR UPDATE` on
+/// Postgres; the SQLite query builder leaves the clause out, as its write transaction already
+/// holds the database lock.
+async fn lock(txn: &DatabaseTransaction, id: Uuid) -> AppResult<suggestion::Model> {
+    suggestion::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .filter(|s| s.deleted_at.is_none())
+        .ok_or_else(|| AppError::not_found("suggestion"))
 }
 
 /// Changes the counters of a locked suggestion by the given deltas, keeping `score` and the
@@ -570,12 +564,13 @@ async fn change_status(
 }
 
 /// Moves every vote of `duplicate` to `original`: a voter who already voted on the original
-/// keeps that vote; the others' votes are carried over. Both rows must be locked.
+/// keeps that vote; the others' votes are carried over. Both rows must be locked; returns the
+/// duplicate with its counters emptied.
 async fn move_votes(
     txn: &DatabaseTransaction,
     original: suggestion::Model,
     duplicate: suggestion::Model,
-) -> AppResult<(suggestion::Model, suggestion::Model)> {
+) -> AppResult<suggestion::Model> {
     let moving = vote::Entity::find()
         .filter(vote::Column::SuggestionId.eq(duplicate.id))
         .filter(vote::Column::Value.ne(vote::Value::None))
@@ -609,9 +604,8 @@ async fn move_votes(
         .exec(txn)
         .await?;
     let (dup_up, dup_down) = (duplicate.upvotes, duplicate.downvotes);
-    let original = apply_tally(txn, original, up, down, 0).await?;
-    let duplicate = apply_tally(txn, duplicate, -dup_up, -dup_down, 0).await?;
-    Ok((original, duplicate))
+    apply_tally(txn, original, up, down, 0).await?;
+    apply_tally(txn, duplicate, -dup_up, -dup_down, 0).await
 }
 
 fn missing_original() -> AppError {

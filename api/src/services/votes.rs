@@ -45,9 +45,8 @@ pub async fn cast(
         return Ok(locked);
     }
     put(&txn, suggestion_id, voter.id, value, Utc::now()).await?;
-    let (up, down) = (weight(value, Value::Up) - weight(previous, Value::Up), {
-        weight(value, Value::Down) - weight(previous, Value::Down)
-    });
+    let up = weight(value, Value::Up) - weight(previous, Value::Up);
+    let down = weight(value, Value::Down) - weight(previous, Value::Down);
     let updated = suggestions::apply_tally(&txn, locked, up, down, 0).await?;
     txn.commit().await?;
     state.events.suggestion_updated(&state.db, updated.id).await;

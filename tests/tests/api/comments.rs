@@ -287,3 +287,34 @@ async fn adding_again_with_the_same_client_id_returns_the_same_comment() {
         (vec!["Once".to_string()], json!(1))
     );
 }
+
+#[tokio::test]
+async fn editing_or_deleting_a_missing_or_deleted_comment_is_not_found() {
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("owner").await;
+    let community_id = create_community(&app, &owner, "fans", "PUBLIC").await;
+    let author = member(&app, "author", &community_id).await;
+    let suggestion_id = submit(&app, &author, &community_id, "Talk about it").await;
+    let gone = comment(&app, &author, &suggestion_id, "Soon gone").await;
+    let body = app
+        .graphql(DELETE, json!({ "id": gone }), auth(&author))
+        .await;
+    assert_eq!(body["data"]["deleteComment"], true, "{body}");
+
+    for id in [new_id(), gone] {
+        let body = app
+            .graphql(
+                EDIT,
+                json!({ "input": { "commentId": id, "body": "Edited" } }),
+                auth(&author),
+            )
+            .await;
+        assert_code(&body, "NOT_FOUND");
+        let body = app
+            .graphql(DELETE, json!({ "id": id }), auth(&author))
+            .await;
+        assert_code(&body, "NOT_FOUND");
+    }
+    let read = read_suggestion(&app, Some(&author), &suggestion_id, "commentCount").await;
+    assert_eq!(read["commentCount"], 0);
+}

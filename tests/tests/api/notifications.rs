@@ -209,3 +209,15 @@ async fn anonymous_callers_have_no_notifications() {
         .await;
     assert_code(&body, "UNAUTHENTICATED");
 }
+
+#[tokio::test]
+async fn marking_more_than_a_hundred_at_once_is_bad_user_input() {
+    let app = TestApp::spawn().await;
+    let user = app.sign_up("reader").await;
+    let ids: Vec<String> = (0..101).map(|_| new_id()).collect();
+    let body = app
+        .graphql(MARK_READ, json!({ "ids": ids }), auth(&user))
+        .await;
+    assert_code(&body, "BAD_USER_INPUT");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "ids", "{body}");
+}

@@ -12,8 +12,8 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 
 use crate::support::{
-    Socket, auth, connect, create_community, join, member, new_id, node_ids, ok, receive, send,
-    staff,
+    self, Socket, auth, connect, create_community, join, member, new_id, node_ids, ok, receive,
+    send, staff,
 };
 
 /// The poll's own fields (no results, no viewer ballot).
@@ -440,28 +440,14 @@ async fn list_all(
 // The subscription client (graphql-transport-ws)
 // ---------------------------------------------------------------------------------------------
 
-/// Subscribes to `pricingPollUpdated` as operation `operation_id`, then waits a moment so the
-/// subscription is in place before the test changes anything.
+/// Subscribes to `pricingPollUpdated` of `poll_id` as operation `operation_id`.
 async fn subscribe(socket: &mut Socket, operation_id: &str, poll_id: &str) {
-    send(
-        socket,
-        json!({
-            "id": operation_id,
-            "type": "subscribe",
-            "payload": { "query": UPDATED, "variables": { "id": poll_id } },
-        }),
-    )
-    .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    support::subscribe(socket, operation_id, UPDATED, poll_id).await;
 }
 
 /// The next `pricingPollUpdated` payload of `operation_id`.
 async fn next_update(socket: &mut Socket, operation_id: &str) -> Value {
-    let message = receive(socket).await;
-    assert_eq!(message["type"], "next", "{message}");
-    assert_eq!(message["id"], operation_id, "{message}");
-    assert!(message["payload"]["errors"].is_null(), "{message}");
-    message["payload"]["data"]["pricingPollUpdated"].clone()
+    support::next_data(socket, operation_id, "pricingPollUpdated").await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1980,4 +1966,59 @@ async fn a_private_poll_is_not_found_for_a_non_member_subscriber() {
     })
     .await;
     assert!(later.is_err(), "an update leaked: {later:?}");
+}
+
+#[tokio::test]
+async fn a_ballot_must_carry_the_part_of_its_method_and_only_valid_prices() {
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("owner").await;
+    let community_id = create_community(&app, &owner, "fans", "PUBLIC").await;
+    let fan = member(&app, "fan", &community_id).await;
+    let staffer = staff(&app, "staffer").await;
+    let vw = id_str(
+        &create(
+            &app,
+            &staffer,
+            &poll_input(&community_id, "VAN_WESTENDORP", "USD", &[]),
+        )
+        .await,
+    );
+    let gg = id_str(
+        &create(
+            &app,
+            &staffer,
+            &poll_input(&community_id, "GABOR_GRANGER", "USD", &["1", "2"]),
+        )
+        .await,
+    );
+    let ladder = json!([{ "price": "1", "wouldBuy": true }, { "price": "2", "wouldBuy": false }]);
+    let ordered = json!({ "tooCheap": "1", "cheap": "2", "expensive": "3", "tooExpensive": "4" });
+    let cases = [
+        // A Van Westendorp poll: no part, or a Gabor-Granger ladder beside the right part.
+        (json!({ "pollId": vw }), "vanWestendorp"),
+        (
+            json!({ "pollId": vw, "vanWestendorp": ordered, "gaborGranger": ladder }),
+            "gaborGranger",
+        ),
+        // A Gabor-Granger poll: no part, a Van Westendorp part, or a price with too many decimals.
+        (json!({ "pollId": gg }), "gaborGranger"),
+        (
+            json!({ "pollId": gg, "gaborGranger": ladder, "vanWestendorp": ordered }),
+            "vanWestendorp",
+        ),
+        (
+            json!({ "pollId": gg, "gaborGranger": [{ "price": "1.001", "wouldBuy": true }, { "price": "2", "wouldBuy": true }] }),
+            "gaborGranger",
+        ),
+    ];
+    for (input, field) in cases {
+        let body = try_cast(&app, Some(&fan), input.clone()).await;
+        assert_code(&body, "BAD_USER_INPUT");
+        assert_eq!(
+            body["errors"][0]["extensions"]["field"], field,
+            "{input}: {body}"
+        );
+    }
+    assert_eq!(app.count("pricing_ballot").await, 0);
+    assert_eq!(app.count("pricing_tally").await, 0);
 }

@@ -7,34 +7,20 @@ use canyu_tests::{TestApp, on_postgres};
 use serde_json::{Value, json};
 
 use crate::support::{
-    Socket, comment, connect, create_community, member, receive, respond, send, set_status, submit,
-    vote,
+    self, Socket, comment, connect, create_community, member, receive, respond, send, set_status,
+    submit, vote,
 };
 
 const UPDATED: &str = "subscription($id: ID!) { suggestionUpdated(suggestionId: $id) { id status upvotes downvotes score commentCount officialResponse { body } } }";
 
-/// Subscribes to `suggestionUpdated` as operation `operation_id`, then waits a moment so the
-/// subscription is in place before the test changes anything.
+/// Subscribes to `suggestionUpdated` of `suggestion_id` as operation `operation_id`.
 async fn subscribe(socket: &mut Socket, operation_id: &str, suggestion_id: &str) {
-    send(
-        socket,
-        json!({
-            "id": operation_id,
-            "type": "subscribe",
-            "payload": { "query": UPDATED, "variables": { "id": suggestion_id } },
-        }),
-    )
-    .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    support::subscribe(socket, operation_id, UPDATED, suggestion_id).await;
 }
 
 /// The next `suggestionUpdated` payload of `operation_id`.
 async fn next_update(socket: &mut Socket, operation_id: &str) -> Value {
-    let message = receive(socket).await;
-    assert_eq!(message["type"], "next", "{message}");
-    assert_eq!(message["id"], operation_id, "{message}");
-    assert!(message["payload"]["errors"].is_null(), "{message}");
-    message["payload"]["data"]["suggestionUpdated"].clone()
+    support::next_data(socket, operation_id, "suggestionUpdated").await
 }
 
 #[tokio::test]

@@ -321,3 +321,27 @@ pub async fn receive(socket: &mut Socket) -> Value {
         }
     }
 }
+
+/// Starts the subscription `query` (with `{ "id": id }` as variables) as operation
+/// `operation_id`, then waits a moment so it is in place before the test changes anything.
+pub async fn subscribe(socket: &mut Socket, operation_id: &str, query: &str, id: &str) {
+    send(
+        socket,
+        json!({
+            "id": operation_id,
+            "type": "subscribe",
+            "payload": { "query": query, "variables": { "id": id } },
+        }),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+}
+
+/// The `data.<field>` of the next `next` message of `operation_id` (which must carry no errors).
+pub async fn next_data(socket: &mut Socket, operation_id: &str, field: &str) -> Value {
+    let message = receive(socket).await;
+    assert_eq!(message["type"], "next", "{message}");
+    assert_eq!(message["id"], operation_id, "{message}");
+    assert!(message["payload"]["errors"].is_null(), "{message}");
+    message["payload"]["data"][field].clone()
+}
