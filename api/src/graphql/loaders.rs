@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use entity::{comment, community, membership, suggestion, user, vote};
+use entity::{comment, community, membership, suggestion, suggestion_event, user, vote};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
@@ -22,6 +22,7 @@ pub struct Loaders {
     pub comments: DataLoader<CommentLoader>,
     pub memberships: DataLoader<MembershipLoader>,
     pub votes: DataLoader<VoteLoader>,
+    pub timelines: DataLoader<TimelineLoader>,
 }
 
 /// How long a loader waits for more keys before it queries. The keys of one response arrive in
@@ -47,6 +48,7 @@ impl Loaders {
                 db: db.clone(),
                 viewer: viewer.clone(),
             }),
+            timelines: loader(TimelineLoader { db: db.clone() }),
             votes: loader(VoteLoader { db, viewer }),
         }
     }
@@ -165,5 +167,29 @@ impl Loader<Uuid> for VoteLoader {
         };
         let rows = services::votes::find_for_user(&self.db, user_id, keys).await?;
         Ok(rows.into_iter().map(|v| (v.suggestion_id, v)).collect())
+    }
+}
+
+/// Suggestion timelines, by suggestion id (each oldest first).
+pub struct TimelineLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for TimelineLoader {
+    type Value = Vec<suggestion_event::Model>;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[Uuid],
+    ) -> Result<HashMap<Uuid, Vec<suggestion_event::Model>>, AppError> {
+        let mut timelines: HashMap<Uuid, Vec<suggestion_event::Model>> = HashMap::new();
+        for event in services::suggestions::timelines(&self.db, keys).await? {
+            timelines
+                .entry(event.suggestion_id)
+                .or_default()
+                .push(event);
+        }
+        Ok(timelines)
     }
 }

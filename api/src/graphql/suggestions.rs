@@ -220,10 +220,12 @@ impl Suggestion {
 
     /// Every status it has had, oldest first.
     async fn timeline(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SuggestionEvent>> {
-        let (state, _) = parts(ctx)?;
-        let events = suggestions::timeline(&state.db, self.model.id)
+        let events = loaders(ctx)?
+            .timelines
+            .load_one(self.model.id)
             .await
-            .extend()?;
+            .extend()?
+            .unwrap_or_default();
         Ok(events.into_iter().map(SuggestionEvent::from).collect())
     }
 

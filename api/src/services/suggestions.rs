@@ -390,13 +390,13 @@ pub async fn find_many(
         .await?)
 }
 
-/// The timeline of a suggestion, oldest first.
-pub async fn timeline(
+/// The timelines of many suggestions (every status each has had, oldest first), for loaders.
+pub async fn timelines(
     db: &impl ConnectionTrait,
-    suggestion_id: Uuid,
+    suggestion_ids: &[Uuid],
 ) -> AppResult<Vec<suggestion_event::Model>> {
     Ok(suggestion_event::Entity::find()
-        .filter(suggestion_event::Column::SuggestionId.eq(suggestion_id))
+        .filter(suggestion_event::Column::SuggestionId.is_in(suggestion_ids.iter().copied()))
         .order_by_asc(suggestion_event::Column::CreatedAt)
         .order_by_asc(suggestion_event::Column::Id)
         .all(db)

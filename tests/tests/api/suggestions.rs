@@ -1210,7 +1210,7 @@ async fn db_queries(app: &TestApp) -> f64 {
     values.iter().sum()
 }
 
-const COUNTED_LIST: &str = "query($c: ID) { suggestions(communityId: $c, sort: NEW, first: 60) { nodes { id author { handle } community { name } viewerVote commentCount officialResponse { body } } } }";
+const COUNTED_LIST: &str = "query($c: ID) { suggestions(communityId: $c, sort: NEW, first: 60) { nodes { id author { handle } community { name } viewerVote commentCount officialResponse { body } timeline { toStatus actor { handle } } } } }";
 
 /// The fewest queries (of three tries) one listing of the community ran, and how many
 /// suggestions it listed.
