@@ -1,5 +1,5 @@
 //! The only actix wiring: routes, body limits, CORS, request ids, health, metrics, JWKS and the
-//! OAuth2 token endpoint.
+//! OAuth2 token endpoint, and the finance export's route.
 //!
 //! `POST /graphql` takes JSON only (415 otherwise), at most 64 KiB (413, checked before parsing),
 //! one operation per request (400 for arrays). `GET /graphql` serves GraphiQL in development and
@@ -120,6 +120,10 @@ fn serve(listener: TcpListener, state: AppState, schema: AppSchema) -> std::io::
             .route("/.well-known/jwks.json", web::get().to(jwks))
             .route("/healthz", web::get().to(healthz))
             .route("/metrics", web::get().to(metrics))
+            .route(
+                "/exports/revenue-shares.csv",
+                web::get().to(revenue_shares_csv),
+            )
     })
     .listen(listener)?
     .run();
@@ -149,6 +153,7 @@ fn graphql_error(status: StatusCode, code: &str, message: &str) -> HttpResponse 
 fn app_error_response(err: &AppError) -> HttpResponse {
     let status = match err {
         AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
         AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,
@@ -530,6 +535,30 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         Ok(text) => HttpResponse::Ok()
             .content_type("text/plain; version=0.0.4; charset=utf-8")
             .body(text),
+        Err(err) => app_error_response(&err),
+    }
+}
+
+/// `GET /exports/revenue-shares.csv?from=&to=&status=` for an ADMIN bearer token.
+async fn revenue_shares_csv(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let viewer = match viewer_of(&state, &req).await {
+        Ok(viewer) => viewer,
+        Err(err) => return app_error_response(&err),
+    };
+    let filter = match crate::exports::revenue_share_filter(req.query_string()) {
+        Ok(filter) => filter,
+        Err(err) => return app_error_response(&err),
+    };
+    let state = state.get_ref().clone();
+    match crate::exports::revenue_shares_csv(state, viewer, filter).await {
+        Ok(body) => HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"revenue-shares.csv\"",
+            ))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .streaming(body),
         Err(err) => app_error_response(&err),
     }
 }

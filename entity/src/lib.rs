@@ -5,8 +5,11 @@
 //! (`tally_change` and the SQLite `suggestion_fts` table are written with SQL by the suggestions
 //! service and have no model.)
 
+pub mod audit_log;
 pub mod comment;
 pub mod community;
+pub mod idea_reward;
+pub mod idea_reward_contributor;
 pub mod membership;
 pub mod notification;
 pub mod partner;
@@ -15,6 +18,8 @@ pub mod pricing_eligibility;
 pub mod pricing_poll;
 pub mod pricing_tally;
 pub mod refresh_token;
+pub mod revenue_share_record;
+pub mod sales_report;
 pub mod signing_key;
 pub mod suggestion;
 pub mod suggestion_event;

@@ -22,6 +22,11 @@ mod m20261124_000014_create_pricing_poll;
 mod m20261124_000015_create_pricing_ballot;
 mod m20261124_000016_create_pricing_tally;
 mod m20261124_000017_create_pricing_eligibility;
+mod m20261129_000018_create_idea_reward;
+mod m20261129_000019_create_idea_reward_contributor;
+mod m20261129_000020_create_sales_report;
+mod m20261129_000021_create_revenue_share_record;
+mod m20261129_000022_create_audit_log;
 
 pub struct Migrator;
 
@@ -46,6 +51,11 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000015_create_pricing_ballot::Migration),
             Box::new(m20261124_000016_create_pricing_tally::Migration),
             Box::new(m20261124_000017_create_pricing_eligibility::Migration),
+            Box::new(m20261129_000018_create_idea_reward::Migration),
+            Box::new(m20261129_000019_create_idea_reward_contributor::Migration),
+            Box::new(m20261129_000020_create_sales_report::Migration),
+            Box::new(m20261129_000021_create_revenue_share_record::Migration),
+            Box::new(m20261129_000022_create_audit_log::Migration),
         ]
     }
 }

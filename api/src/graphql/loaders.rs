@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use entity::{comment, community, membership, suggestion, suggestion_event, user, vote};
+use entity::{
+    comment, community, membership, sales_report, suggestion, suggestion_event, user, vote,
+};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
@@ -23,6 +25,8 @@ pub struct Loaders {
     pub memberships: DataLoader<MembershipLoader>,
     pub votes: DataLoader<VoteLoader>,
     pub timelines: DataLoader<TimelineLoader>,
+    pub idea_rewards: DataLoader<IdeaRewardLoader>,
+    pub sales_reports: DataLoader<SalesReportLoader>,
 }
 
 /// How long a loader waits for more keys before it queries. The keys of one response arrive in
@@ -49,6 +53,8 @@ impl Loaders {
                 viewer: viewer.clone(),
             }),
             timelines: loader(TimelineLoader { db: db.clone() }),
+            idea_rewards: loader(IdeaRewardLoader { db: db.clone() }),
+            sales_reports: loader(SalesReportLoader { db: db.clone() }),
             votes: loader(VoteLoader { db, viewer }),
         }
     }
@@ -191,5 +197,39 @@ impl Loader<Uuid> for TimelineLoader {
                 .push(event);
         }
         Ok(timelines)
+    }
+}
+
+/// Idea rewards with their contributors, without a permission check: only reached from a
+/// revenue-share record the viewer may see.
+pub struct IdeaRewardLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for IdeaRewardLoader {
+    type Value = services::idea_rewards::Reward;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[Uuid],
+    ) -> Result<HashMap<Uuid, services::idea_rewards::Reward>, AppError> {
+        let rows = services::idea_rewards::find_many(&self.db, keys).await?;
+        Ok(rows.into_iter().map(|r| (r.model.id, r)).collect())
+    }
+}
+
+/// Sales reports, without a permission check: only reached from a visible record.
+pub struct SalesReportLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for SalesReportLoader {
+    type Value = sales_report::Model;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, sales_report::Model>, AppError> {
+        let rows = services::revenue_shares::find_reports(&self.db, keys).await?;
+        Ok(rows.into_iter().map(|r| (r.id, r)).collect())
     }
 }

@@ -4,13 +4,16 @@
 //! `<Feature>Mutation`, merged into the roots here. Resolvers call one service function and end
 //! with `.extend()` so every error keeps its `extensions.code`.
 
+pub mod audit;
 pub mod comments;
 pub mod communities;
 pub mod connection;
 pub mod loaders;
+pub mod money;
 pub mod notifications;
 pub mod partners;
 pub mod pricing_polls;
+pub mod revenue_shares;
 pub mod suggestions;
 pub mod users;
 pub mod votes;
@@ -38,6 +41,8 @@ pub struct QueryRoot(
     suggestions::SuggestionsQuery,
     notifications::NotificationsQuery,
     pricing_polls::PricingPollsQuery,
+    revenue_shares::RevenueSharesQuery,
+    audit::AuditQuery,
 );
 
 /// Every mutation field, merged from the feature modules.
@@ -51,6 +56,7 @@ pub struct MutationRoot(
     comments::CommentsMutation,
     notifications::NotificationsMutation,
     pricing_polls::PricingPollsMutation,
+    revenue_shares::RevenueSharesMutation,
 );
 
 /// Every subscription field, merged from the feature modules.

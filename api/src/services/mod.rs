@@ -1,13 +1,18 @@
 //! The rules of Canyu, one module per feature: validate, open a transaction, check permission,
 //! write, commit. Services know sea-orm and `AppError`, never GraphQL or actix.
 
+pub mod audit;
 pub mod comments;
 pub mod communities;
 pub mod demo;
+pub mod dividend_math;
+pub mod idea_rewards;
+pub mod money;
 pub mod notifications;
 pub mod partners;
 pub mod pricing_math;
 pub mod pricing_polls;
+pub mod revenue_shares;
 pub mod sessions;
 pub mod suggestions;
 pub mod users;

@@ -22,6 +22,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::communities;
+pub use super::money::from_minor;
+use super::money::{self, minor_digits, to_minor};
 use super::pricing_math::{self, VwTally};
 use crate::auth::Viewer;
 use crate::db::placeholders;
@@ -71,33 +73,6 @@ pub struct Results {
     pub revenue_maximizing_price: Option<i64>,
 }
 
-/// The minor-unit digits of the currencies polls accept (ISO 4217).
-pub fn minor_digits(currency: &str) -> Option<u32> {
-    match currency {
-        "JPY" | "KRW" | "VND" | "CLP" | "ISK" | "UGX" | "PYG" => Some(0),
-        "BHD" | "KWD" | "OMR" | "JOD" | "TND" | "IQD" | "LYD" => Some(3),
-        "USD" | "EUR" | "GBP" | "CNY" | "CAD" | "AUD" | "NZD" | "CHF" | "SEK" | "NOK" | "DKK"
-        | "PLN" | "CZK" | "HUF" | "INR" | "BRL" | "MXN" | "SGD" | "HKD" | "TWD" | "ZAR" | "THB"
-        | "MYR" | "IDR" | "PHP" | "TRY" | "ILS" | "AED" | "SAR" | "RON" => Some(2),
-        _ => None,
-    }
-}
-
-/// `amount` in minor units of a currency with `digits`, if it has no more decimals than that.
-pub fn to_minor(amount: Decimal, digits: u32) -> Option<i64> {
-    let normalized = amount.normalize();
-    if normalized.scale() > digits {
-        return None;
-    }
-    let scaled = normalized * Decimal::from(10i64.pow(digits));
-    i64::try_from(scaled.trunc()).ok()
-}
-
-/// Minor units back to a decimal amount.
-pub fn from_minor(minor: i64, digits: u32) -> Decimal {
-    Decimal::new(minor, digits)
-}
-
 /// The poll's status at `now`.
 pub fn status_at(poll: &pricing_poll::Model, now: DateTime<Utc>) -> PollStatus {
     if poll.closed_at.is_some() || now >= poll.closes_at {
@@ -132,9 +107,7 @@ pub async fn create(
     let staff = viewer.require_role(Role::Staff)?.clone();
     let product_name = communities::line("productName", &input.product_name, 1, 200)?;
     let description = communities::text("description", &input.description, 0, 5000)?;
-    let currency = input.currency.trim().to_uppercase();
-    let digits = minor_digits(&currency)
-        .ok_or_else(|| AppError::bad_input("currency", "unknown or unsupported currency"))?;
+    let (currency, digits) = money::currency("currency", &input.currency)?;
     let points = match (input.method, input.price_points) {
         (Method::VanWestendorp, Some(_)) => {
             return Err(AppError::bad_input(

@@ -514,7 +514,9 @@ pub async fn purge_tally_history(db: &impl ConnectionTrait) -> AppResult<u64> {
     Ok(db.execute_raw(statement).await?.rows_affected())
 }
 
-async fn change_status(
+/// Moves a locked suggestion to `status` as the workflow allows, with its timeline event and
+/// notifications (also used by adoption, which plans an idea).
+pub async fn change_status(
     txn: &DatabaseTransaction,
     found: suggestion::Model,
     status: Status,

@@ -9,6 +9,8 @@ mod identity;
 mod notifications;
 mod partners;
 mod pricing_polls;
+mod revenue_invariants;
+mod revenue_shares;
 mod schema;
 mod subscriptions;
 mod suggestions;

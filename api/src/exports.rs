@@ -1,0 +1,233 @@
+//! Finance exports: `GET /exports/revenue-shares.csv` as CSV, one row per revenue-share record
+//! (reversals included), oldest first. The query string is parsed here, the rows come from the
+//! revenue-shares service page by page, and the body streams, so an export of any size holds
+//! one page in memory.
+
+use actix_web::web::Bytes;
+use chrono::{DateTime, Utc};
+use entity::revenue_share_record::Status;
+use futures_util::Stream;
+use serde::Deserialize;
+
+use crate::auth::Viewer;
+use crate::error::{AppError, AppResult};
+use crate::pagination::{Page, PageRequest};
+use crate::services::money::amount_of;
+use crate::services::revenue_shares::{self, ExportRow, RecordFilter, status_name};
+use crate::state::AppState;
+
+/// The columns of the revenue-share export, in order.
+pub const REVENUE_SHARE_COLUMNS: [&str; 19] = [
+    "id",
+    "created_at",
+    "status",
+    "beneficiary_id",
+    "beneficiary_handle",
+    "amount",
+    "currency",
+    "reward_id",
+    "suggestion_id",
+    "product_line",
+    "sales_report_id",
+    "external_id",
+    "period_start",
+    "period_end",
+    "approved_at",
+    "paid_at",
+    "payout_reference",
+    "reversal_of",
+    "void_reason",
+];
+
+/// Records fetched per page of the stream.
+const PAGE_ROWS: i32 = 100;
+
+#[derive(Debug, Default, Deserialize)]
+struct Params {
+    from: Option<String>,
+    to: Option<String>,
+    status: Option<String>,
+}
+
+/// The filter of `?from=&to=&status=` (RFC 3339 times, `from` inclusive, `to` exclusive, a
+/// status name); anything else is BAD_USER_INPUT naming the parameter.
+pub fn revenue_share_filter(query: &str) -> AppResult<RecordFilter> {
+    let params: Params = serde_urlencoded_params(query)?;
+    let time = |field: &str, value: Option<String>| -> AppResult<Option<DateTime<Utc>>> {
+        value
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                DateTime::parse_from_rfc3339(&v)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|_| AppError::bad_input(field, "expected an RFC 3339 time"))
+            })
+            .transpose()
+    };
+    let status = match params.status.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some("PENDING") => Some(Status::Pending),
+        Some("APPROVED") => Some(Status::Approved),
+        Some("PAID") => Some(Status::Paid),
+        Some("VOIDED") => Some(Status::Voided),
+        Some(_) => {
+            return Err(AppError::bad_input(
+                "status",
+                "expected PENDING, APPROVED, PAID or VOIDED",
+            ));
+        }
+    };
+    let filter = RecordFilter {
+        beneficiary_id: None,
+        status,
+        from: time("from", params.from)?,
+        to: time("to", params.to)?,
+    };
+    if let (Some(from), Some(to)) = (filter.from, filter.to)
+        && to <= from
+    {
+        return Err(AppError::bad_input("to", "to must be after from"));
+    }
+    Ok(filter)
+}
+
+fn serde_urlencoded_params(query: &str) -> AppResult<Params> {
+    actix_web::web::Query::<Params>::from_query(query)
+        .map(actix_web::web::Query::into_inner)
+        .map_err(|_| AppError::BadUserInput {
+            field: None,
+            message: "expected ?from=&to=&status=".into(),
+        })
+}
+
+/// The CSV body: the header and the first page are read before this returns (so a caller who
+/// is not an ADMIN gets an error, not an empty file); later pages are read as the body streams.
+pub async fn revenue_shares_csv(
+    state: AppState,
+    viewer: Viewer,
+    filter: RecordFilter,
+) -> AppResult<impl Stream<Item = Result<Bytes, AppError>>> {
+    let first = revenue_shares::export_page(
+        &state,
+        &viewer,
+        filter.clone(),
+        &PageRequest::new(Some(PAGE_ROWS), None)?,
+    )
+    .await?;
+    let mut head = csv_line(&REVENUE_SHARE_COLUMNS.map(String::from))?;
+    let next = next_cursor(&first);
+    for (_, row) in &first.items {
+        head.extend(csv_line(&fields(row))?);
+    }
+    let start = futures_util::stream::once(async move { Ok(Bytes::from(head)) });
+    let rest = futures_util::stream::unfold(
+        (state, viewer, filter, next),
+        |(state, viewer, filter, cursor)| async move {
+            let cursor = cursor?;
+            let page = match PageRequest::new(Some(PAGE_ROWS), Some(cursor)) {
+                Ok(page) => page,
+                Err(err) => return Some((Err(err), (state, viewer, filter, None))),
+            };
+            match revenue_shares::export_page(&state, &viewer, filter.clone(), &page).await {
+                Ok(page) => {
+                    let next = next_cursor(&page);
+                    let mut chunk = Vec::new();
+                    for (_, row) in &page.items {
+                        match csv_line(&fields(row)) {
+                            Ok(line) => chunk.extend(line),
+                            Err(err) => return Some((Err(err), (state, viewer, filter, None))),
+                        }
+                    }
+                    Some((Ok(Bytes::from(chunk)), (state, viewer, filter, next)))
+                }
+                Err(err) => Some((Err(err), (state, viewer, filter, None))),
+            }
+        },
+    );
+    Ok(futures_util::StreamExt::chain(start, rest))
+}
+
+/// Where the next page starts: the cursor of the last row, when there is more.
+fn next_cursor(page: &Page<ExportRow>) -> Option<String> {
+    if !page.has_next_page {
+        return None;
+    }
+    page.items.last().map(|(cursor, _)| cursor.clone())
+}
+
+fn csv_line(fields: &[String]) -> AppResult<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(fields).map_err(AppError::internal)?;
+    writer.into_inner().map_err(AppError::internal)
+}
+
+fn fields(row: &ExportRow) -> Vec<String> {
+    let record = &row.record;
+    let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+    vec![
+        record.id.to_string(),
+        record.created_at.to_rfc3339(),
+        status_name(record.status).to_string(),
+        record.beneficiary_id.to_string(),
+        row.beneficiary_handle.clone(),
+        amount_of(record.amount_minor, &record.currency).to_string(),
+        record.currency.clone(),
+        record.reward_id.to_string(),
+        row.reward
+            .as_ref()
+            .map(|r| r.suggestion_id.to_string())
+            .unwrap_or_default(),
+        row.reward
+            .as_ref()
+            .map(|r| r.product_line.clone())
+            .unwrap_or_default(),
+        record.sales_report_id.to_string(),
+        row.report
+            .as_ref()
+            .map(|r| r.external_id.clone())
+            .unwrap_or_default(),
+        time(row.report.as_ref().map(|r| r.period_start)),
+        time(row.report.as_ref().map(|r| r.period_end)),
+        time(record.approved_at),
+        time(record.paid_at),
+        record.payout_reference.clone().unwrap_or_default(),
+        record
+            .reversal_of
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+        record.void_reason.clone().unwrap_or_default(),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_query_string_is_validated() {
+        let filter = revenue_share_filter("status=PAID&from=2026-01-01T00:00:00Z").unwrap();
+        assert_eq!(filter.status, Some(Status::Paid));
+        assert!(filter.from.is_some() && filter.to.is_none());
+        assert!(revenue_share_filter("").unwrap().status.is_none());
+        for bad in [
+            "status=paid",
+            "from=yesterday",
+            "to=2026-01-01",
+            "from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+        ] {
+            assert_eq!(
+                revenue_share_filter(bad).unwrap_err().code(),
+                "BAD_USER_INPUT",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn fields_with_commas_and_quotes_are_quoted() {
+        let line = csv_line(&["a,b".into(), "say \"hi\"".into(), "plain".into()]).unwrap();
+        assert_eq!(
+            String::from_utf8(line).unwrap(),
+            "\"a,b\",\"say \"\"hi\"\"\",plain\n"
+        );
+    }
+}

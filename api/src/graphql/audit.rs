@@ -1,0 +1,128 @@
+//! The audit log in GraphQL: `auditLog` (ADMIN), every change to the money tables with its
+//! actor and time.
+
+use async_graphql::connection::Connection;
+use async_graphql::{Context, Enum, ID, Json, Object, ResultExt, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::audit_log::{self, Action, ActorKind, EntityType};
+
+use super::connection::from_page;
+use super::{parse_optional_id, parts};
+use crate::pagination::PageRequest;
+use crate::services::audit;
+
+/// What an audit entry is about.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(name = "AuditEntityType")]
+pub enum EntityTypeValue {
+    IdeaReward,
+    SalesReport,
+    RevenueShareRecord,
+}
+
+impl From<EntityTypeValue> for EntityType {
+    fn from(value: EntityTypeValue) -> Self {
+        match value {
+            EntityTypeValue::IdeaReward => EntityType::IdeaReward,
+            EntityTypeValue::SalesReport => EntityType::SalesReport,
+            EntityTypeValue::RevenueShareRecord => EntityType::RevenueShareRecord,
+        }
+    }
+}
+
+impl From<EntityType> for EntityTypeValue {
+    fn from(value: EntityType) -> Self {
+        match value {
+            EntityType::IdeaReward => EntityTypeValue::IdeaReward,
+            EntityType::SalesReport => EntityTypeValue::SalesReport,
+            EntityType::RevenueShareRecord => EntityTypeValue::RevenueShareRecord,
+        }
+    }
+}
+
+/// Who acted: a user (an admin) or a partner integration.
+#[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(name = "ActorKind")]
+pub enum ActorKindValue {
+    User,
+    Partner,
+}
+
+impl From<ActorKind> for ActorKindValue {
+    fn from(value: ActorKind) -> Self {
+        match value {
+            ActorKind::User => ActorKindValue::User,
+            ActorKind::Partner => ActorKindValue::Partner,
+        }
+    }
+}
+
+/// One change, as it was written in the same transaction.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct AuditEntry {
+    pub id: ID,
+    pub entity_type: EntityTypeValue,
+    pub entity_id: ID,
+    /// ADOPTED, ENDED (rewards); REPORTED (reports); ACCRUED, APPROVED, PAID, VOIDED, REVERSAL
+    /// (records).
+    pub action: String,
+    pub actor_kind: ActorKindValue,
+    /// The user's or the partner's id.
+    pub actor_id: ID,
+    /// What changed, as a JSON object.
+    pub details: Json<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<audit_log::Model> for AuditEntry {
+    fn from(model: audit_log::Model) -> Self {
+        AuditEntry {
+            id: ID(model.id.to_string()),
+            entity_type: model.entity_type.into(),
+            entity_id: ID(model.entity_id.to_string()),
+            action: action_name(model.action).to_string(),
+            actor_kind: model.actor_kind.into(),
+            actor_id: ID(model.actor_id.to_string()),
+            details: Json(serde_json::from_str(&model.details).unwrap_or_default()),
+            created_at: model.created_at,
+        }
+    }
+}
+
+fn action_name(action: Action) -> &'static str {
+    match action {
+        Action::Adopted => "ADOPTED",
+        Action::Ended => "ENDED",
+        Action::Reported => "REPORTED",
+        Action::Accrued => "ACCRUED",
+        Action::Approved => "APPROVED",
+        Action::Paid => "PAID",
+        Action::Voided => "VOIDED",
+        Action::Reversal => "REVERSAL",
+    }
+}
+
+#[derive(Default)]
+pub struct AuditQuery;
+
+#[Object]
+impl AuditQuery {
+    /// The audit log of rewards, reports and records, oldest first (ADMIN).
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        entity_type: Option<EntityTypeValue>,
+        entity_id: Option<ID>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, AuditEntry>> {
+        let (state, viewer) = parts(ctx)?;
+        let entity_id = parse_optional_id("entityId", &entity_id).extend()?;
+        let page = PageRequest::new(first, after).extend()?;
+        let page = audit::list(state, viewer, entity_type.map(Into::into), entity_id, &page)
+            .await
+            .extend()?;
+        Ok(from_page(page, AuditEntry::from))
+    }
+}

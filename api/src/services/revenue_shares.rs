@@ -1,0 +1,663 @@
+//! The revenue-share ledger: sales reports (partners with `sales:write`, or ADMINs), the
+//! accrual of each report into records in the same transaction, the payout flow
+//! (PENDING → APPROVED → PAID, or VOIDED with a reversal), and reading records, statements
+//! and the finance export.
+//!
+//! Nothing else writes these tables. Records are append-only: only their status columns move,
+//! under a row lock, all-or-nothing per call, each move in the audit log.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use entity::audit_log::{Action, EntityType};
+use entity::revenue_share_record::{self as record, Status};
+use entity::sales_report::{self, ActorKind};
+use entity::user::Role;
+use entity::{idea_reward, user};
+use rust_decimal::Decimal;
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select, Set,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::audit::{self, Actor};
+use super::{communities, dividend_math, idea_rewards, money};
+use crate::auth::Viewer;
+use crate::error::{AppError, AppResult};
+use crate::pagination::{Page, PageRequest, TimeOrder, after_time_key, time_key};
+use crate::state::AppState;
+
+/// Most records one approve or pay call may move.
+pub const MAX_IDS: usize = 100;
+
+/// What `reportSales` asks for.
+#[derive(Debug, Clone)]
+pub struct NewReport {
+    pub external_id: String,
+    pub product_line: String,
+    pub period_start: DateTime<Utc>,
+    pub period_end: DateTime<Utc>,
+    pub net_sales: Decimal,
+    pub currency: String,
+}
+
+/// Which records a read covers.
+#[derive(Debug, Clone, Default)]
+pub struct RecordFilter {
+    pub beneficiary_id: Option<Uuid>,
+    pub status: Option<Status>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// The sum of a beneficiary's records in one currency and status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Total {
+    pub currency: String,
+    pub status: Status,
+    pub amount_minor: i64,
+    pub count: i64,
+}
+
+/// A record with what the finance export prints beside it.
+#[derive(Debug, Clone)]
+pub struct ExportRow {
+    pub record: record::Model,
+    pub beneficiary_handle: String,
+    pub reward: Option<idea_reward::Model>,
+    pub report: Option<sales_report::Model>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reports and accrual
+
+/// Records a sales report and accrues it, in one transaction. Idempotent on (reporter,
+/// `externalId`): the same report again returns the stored one and writes nothing; another
+/// payload under a used key is CONFLICT.
+pub async fn report(
+    state: &AppState,
+    viewer: &Viewer,
+    input: NewReport,
+) -> AppResult<sales_report::Model> {
+    viewer.require_scope("sales:write", true)?;
+    let actor = Actor::of(viewer)?;
+    let external_id = communities::line("externalId", &input.external_id, 1, 200)?;
+    let product_line = communities::line("productLine", &input.product_line, 1, 100)?;
+    let (currency, digits) = money::currency("currency", &input.currency)?;
+    let net_sales_minor = money::to_minor(input.net_sales, digits).ok_or_else(|| {
+        AppError::bad_input(
+            "netSales",
+            format!("netSales must have at most {digits} decimals in {currency}"),
+        )
+    })?;
+    if net_sales_minor.abs() > dividend_math::MAX_NET_MINOR {
+        return Err(AppError::bad_input(
+            "netSales",
+            "netSales is beyond the largest amount one report may carry",
+        ));
+    }
+    let period_start = input.period_start.trunc_subsecs(6);
+    let period_end = input.period_end.trunc_subsecs(6);
+    if period_end <= period_start {
+        return Err(AppError::bad_input(
+            "periodEnd",
+            "periodEnd must be after periodStart",
+        ));
+    }
+    let now = Utc::now();
+    let candidate = sales_report::Model {
+        id: Uuid::now_v7(),
+        reporter_kind: actor.kind,
+        reporter_id: actor.id,
+        external_id,
+        product_line,
+        period_start,
+        period_end,
+        net_sales_minor,
+        currency,
+        created_at: now,
+    };
+
+    let txn = crate::db::begin_write(&state.db).await?;
+    // On Postgres a concurrent insert of the same key waits here for the other transaction and
+    // then inserts nothing; SQLite's write lock already serialises the two.
+    let inserted = sales_report::Entity::insert(sales_report::ActiveModel::from(candidate.clone()))
+        .on_conflict(
+            OnConflict::columns([
+                sales_report::Column::ReporterKind,
+                sales_report::Column::ReporterId,
+                sales_report::Column::ExternalId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+    if inserted == 0 {
+        let existing = sales_report::Entity::find()
+            .filter(sales_report::Column::ReporterKind.eq(actor.kind))
+            .filter(sales_report::Column::ReporterId.eq(actor.id))
+            .filter(sales_report::Column::ExternalId.eq(candidate.external_id.as_str()))
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AppError::internal("conflicting sales report not found"))?;
+        txn.commit().await?;
+        let same = existing.product_line == candidate.product_line
+            && existing.period_start == candidate.period_start
+            && existing.period_end == candidate.period_end
+            && existing.net_sales_minor == candidate.net_sales_minor
+            && existing.currency == candidate.currency;
+        return if same {
+            Ok(existing)
+        } else {
+            Err(AppError::Conflict(
+                "this externalId was already reported with other figures".into(),
+            ))
+        };
+    }
+    audit::record(
+        &txn,
+        actor,
+        EntityType::SalesReport,
+        candidate.id,
+        Action::Reported,
+        json!({
+            "externalId": candidate.external_id,
+            "productLine": candidate.product_line,
+            "periodStart": candidate.period_start,
+            "periodEnd": candidate.period_end,
+            "netSales": money::from_minor(candidate.net_sales_minor, digits).to_string(),
+            "currency": candidate.currency,
+        }),
+        now,
+    )
+    .await?;
+    accrue(&txn, actor, &candidate, now).await?;
+    txn.commit().await?;
+    Ok(candidate)
+}
+
+/// Writes one PENDING record per contributor of every reward accruing on `report`: the pool
+/// rounded half-even, split by largest remainder so the records sum to the pool exactly.
+async fn accrue(
+    txn: &DatabaseTransaction,
+    actor: Actor,
+    report: &sales_report::Model,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let rewards = idea_rewards::accruing(
+        txn,
+        &report.product_line,
+        &report.currency,
+        report.period_start,
+    )
+    .await?;
+    let mut records = Vec::new();
+    for reward in rewards {
+        let pool = dividend_math::pool(report.net_sales_minor, reward.model.share_bps)
+            .ok_or_else(|| AppError::internal("a validated report overflowed its pool"))?;
+        let weights: Vec<i32> = reward.contributors.iter().map(|c| c.weight_bps).collect();
+        let parts = dividend_math::split(pool, &weights);
+        for (contributor, amount) in reward.contributors.iter().zip(parts) {
+            let row = record::Model {
+                id: Uuid::now_v7(),
+                reward_id: reward.model.id,
+                sales_report_id: report.id,
+                beneficiary_id: contributor.user_id,
+                amount_minor: amount,
+                currency: report.currency.clone(),
+                status: Status::Pending,
+                created_at: now,
+                approved_at: None,
+                paid_at: None,
+                payout_reference: None,
+                voided_at: None,
+                void_reason: None,
+                reversal_of: None,
+            };
+            audit::record(
+                txn,
+                actor,
+                EntityType::RevenueShareRecord,
+                row.id,
+                Action::Accrued,
+                json!({
+                    "rewardId": reward.model.id,
+                    "salesReportId": report.id,
+                    "beneficiaryId": contributor.user_id,
+                    "shareBps": reward.model.share_bps,
+                    "weightBps": contributor.weight_bps,
+                    "poolMinor": pool,
+                    "amountMinor": amount,
+                    "currency": report.currency,
+                }),
+                now,
+            )
+            .await?;
+            records.push(record::ActiveModel::from(row));
+        }
+    }
+    if !records.is_empty() {
+        record::Entity::insert_many(records)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A report by id, for the records that point at it (no permission check).
+pub async fn find_reports(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> AppResult<Vec<sales_report::Model>> {
+    Ok(sales_report::Entity::find()
+        .filter(sales_report::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}
+
+/// The records a report accrued that `viewer` may see (ADMIN: all; a user: their own;
+/// a partner: none — who earns what is private), oldest first.
+pub async fn records_of_report(
+    state: &AppState,
+    viewer: &Viewer,
+    report_id: Uuid,
+) -> AppResult<Vec<record::Model>> {
+    let query = record::Entity::find().filter(record::Column::SalesReportId.eq(report_id));
+    let query = match viewer {
+        Viewer::User(user) if user.role == Role::Admin => query,
+        Viewer::User(user) => query.filter(record::Column::BeneficiaryId.eq(user.id)),
+        _ => return Ok(Vec::new()),
+    };
+    Ok(query
+        .order_by_asc(record::Column::CreatedAt)
+        .order_by_asc(record::Column::Id)
+        .all(&state.db)
+        .await?)
+}
+
+/// How many records a report accrued (reversals excluded).
+pub async fn accrued_count(state: &AppState, report_id: Uuid) -> AppResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(record::Entity::find()
+        .filter(record::Column::SalesReportId.eq(report_id))
+        .filter(record::Column::ReversalOf.is_null())
+        .count(&state.db)
+        .await?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The payout flow
+
+/// PENDING → APPROVED for every record in `ids` (ADMIN), or nothing.
+pub async fn approve(
+    state: &AppState,
+    viewer: &Viewer,
+    ids: &[Uuid],
+) -> AppResult<Vec<record::Model>> {
+    transition(state, viewer, ids, Status::Pending, |row, now| {
+        row.status = Set(Status::Approved);
+        row.approved_at = Set(Some(now));
+        (
+            Action::Approved,
+            json!({ "from": "PENDING", "to": "APPROVED" }),
+        )
+    })
+    .await
+}
+
+/// APPROVED → PAID for every record in `ids` with the payout's reference (ADMIN), or nothing.
+pub async fn mark_paid(
+    state: &AppState,
+    viewer: &Viewer,
+    ids: &[Uuid],
+    payout_reference: &str,
+) -> AppResult<Vec<record::Model>> {
+    let reference = communities::line("payoutReference", payout_reference, 1, 200)?;
+    transition(state, viewer, ids, Status::Approved, |row, now| {
+        row.status = Set(Status::Paid);
+        row.paid_at = Set(Some(now));
+        row.payout_reference = Set(Some(reference.clone()));
+        (
+            Action::Paid,
+            json!({ "from": "APPROVED", "to": "PAID", "payoutReference": reference }),
+        )
+    })
+    .await
+}
+
+/// Voids a PENDING or APPROVED record (ADMIN) and writes its reversal: a VOIDED record of the
+/// opposite amount pointing at it. Returns the reversal.
+pub async fn void(
+    state: &AppState,
+    viewer: &Viewer,
+    id: Uuid,
+    reason: &str,
+) -> AppResult<record::Model> {
+    viewer.require_role(Role::Admin)?;
+    let actor = Actor::of(viewer)?;
+    let reason = communities::text("reason", reason, 1, 500)?;
+    let txn = crate::db::begin_write(&state.db).await?;
+    let original = lock(&txn, &[id])
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::not_found("revenue share record"))?;
+    if !matches!(original.status, Status::Pending | Status::Approved) {
+        return Err(AppError::Conflict(format!(
+            "record {id} is {}; only PENDING or APPROVED records can be voided",
+            status_name(original.status)
+        )));
+    }
+    let now = Utc::now();
+    let from = original.status;
+    let reversal = record::Model {
+        id: Uuid::now_v7(),
+        amount_minor: -original.amount_minor,
+        status: Status::Voided,
+        created_at: now,
+        approved_at: None,
+        paid_at: None,
+        payout_reference: None,
+        voided_at: Some(now),
+        void_reason: Some(reason.clone()),
+        reversal_of: Some(original.id),
+        ..original.clone()
+    };
+    let mut active: record::ActiveModel = original.into();
+    active.status = Set(Status::Voided);
+    active.voided_at = Set(Some(now));
+    active.void_reason = Set(Some(reason.clone()));
+    active.update(&txn).await?;
+    let reversal = record::ActiveModel::from(reversal).insert(&txn).await?;
+    audit::record(
+        &txn,
+        actor,
+        EntityType::RevenueShareRecord,
+        id,
+        Action::Voided,
+        json!({
+            "from": status_name(from),
+            "to": "VOIDED",
+            "reason": reason,
+            "reversalId": reversal.id,
+        }),
+        now,
+    )
+    .await?;
+    audit::record(
+        &txn,
+        actor,
+        EntityType::RevenueShareRecord,
+        reversal.id,
+        Action::Reversal,
+        json!({ "reversalOf": id, "amountMinor": reversal.amount_minor, "reason": reason }),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(reversal)
+}
+
+/// Moves every record of `ids` out of `from` with `apply`, or none: a missing id is NOT_FOUND,
+/// a record in another status CONFLICT. The rows are locked first, so of two admins moving the
+/// same records at once, the second sees the first's result.
+async fn transition(
+    state: &AppState,
+    viewer: &Viewer,
+    ids: &[Uuid],
+    from: Status,
+    apply: impl Fn(&mut record::ActiveModel, DateTime<Utc>) -> (Action, serde_json::Value),
+) -> AppResult<Vec<record::Model>> {
+    viewer.require_role(Role::Admin)?;
+    let actor = Actor::of(viewer)?;
+    if ids.is_empty() || ids.len() > MAX_IDS {
+        return Err(AppError::bad_input("ids", "give 1–100 record ids"));
+    }
+    for (index, id) in ids.iter().enumerate() {
+        if ids[..index].contains(id) {
+            return Err(AppError::bad_input("ids", format!("{id} is listed twice")));
+        }
+    }
+    let txn = crate::db::begin_write(&state.db).await?;
+    let rows = lock(&txn, ids).await?;
+    let wrong: Vec<String> = rows
+        .iter()
+        .filter(|row| row.status != from)
+        .map(|row| format!("{} is {}", row.id, status_name(row.status)))
+        .collect();
+    if !wrong.is_empty() {
+        return Err(AppError::Conflict(format!(
+            "only {} records can move; nothing changed: {}",
+            status_name(from),
+            wrong.join(", ")
+        )));
+    }
+    let now = Utc::now();
+    let mut moved = HashMap::new();
+    for row in rows {
+        let id = row.id;
+        let mut active: record::ActiveModel = row.into();
+        let (action, details) = apply(&mut active, now);
+        moved.insert(id, active.update(&txn).await?);
+        audit::record(
+            &txn,
+            actor,
+            EntityType::RevenueShareRecord,
+            id,
+            action,
+            details,
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(ids.iter().filter_map(|id| moved.remove(id)).collect())
+}
+
+/// Locks the records of `ids` in id order (so two callers never deadlock); NOT_FOUND names
+/// any id that does not exist.
+async fn lock(txn: &DatabaseTransaction, ids: &[Uuid]) -> AppResult<Vec<record::Model>> {
+    let rows = record::Entity::find()
+        .filter(record::Column::Id.is_in(ids.iter().copied()))
+        .order_by_asc(record::Column::Id)
+        .lock_exclusive()
+        .all(txn)
+        .await?;
+    if let Some(missing) = ids.iter().find(|id| !rows.iter().any(|r| r.id == **id)) {
+        return Err(AppError::NotFound(format!(
+            "revenue share record {missing} not found"
+        )));
+    }
+    Ok(rows)
+}
+
+/// The wire name of a status.
+pub fn status_name(status: Status) -> &'static str {
+    match status {
+        Status::Pending => "PENDING",
+        Status::Approved => "APPROVED",
+        Status::Paid => "PAID",
+        Status::Voided => "VOIDED",
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+/// Which beneficiary `viewer` may read: an ADMIN anyone (or everyone, with no id); a user only
+/// themself (no id means themself; another id is FORBIDDEN); partners no one.
+pub fn readable_beneficiary(viewer: &Viewer, requested: Option<Uuid>) -> AppResult<Option<Uuid>> {
+    let user = viewer.require_user()?;
+    if user.role == Role::Admin {
+        return Ok(requested);
+    }
+    match requested {
+        None => Ok(Some(user.id)),
+        Some(id) if id == user.id => Ok(Some(id)),
+        Some(_) => Err(AppError::Forbidden(
+            "members see only their own revenue shares".into(),
+        )),
+    }
+}
+
+/// A page of records, newest first (`order`) or oldest first, as `filter` and the viewer's
+/// rights allow.
+pub async fn list(
+    state: &AppState,
+    viewer: &Viewer,
+    mut filter: RecordFilter,
+    order: TimeOrder,
+    page: &PageRequest,
+) -> AppResult<Page<record::Model>> {
+    filter.beneficiary_id = readable_beneficiary(viewer, filter.beneficiary_id)?;
+    let mut query = filtered(&filter);
+    if let Some(after) = &page.after {
+        query = query.filter(after_time_key(
+            after,
+            record::Column::CreatedAt,
+            record::Column::Id,
+            order,
+        )?);
+    }
+    let query = match order {
+        TimeOrder::NewestFirst => query
+            .order_by_desc(record::Column::CreatedAt)
+            .order_by_desc(record::Column::Id),
+        TimeOrder::OldestFirst => query
+            .order_by_asc(record::Column::CreatedAt)
+            .order_by_asc(record::Column::Id),
+    };
+    let rows = query.limit(page.limit + 1).all(&state.db).await?;
+    Ok(Page::from_rows(rows, page, |row| {
+        time_key(row.created_at, row.id)
+    }))
+}
+
+/// Totals per currency and status of the records `filter` covers, as the viewer may read.
+pub async fn totals(
+    state: &AppState,
+    viewer: &Viewer,
+    mut filter: RecordFilter,
+) -> AppResult<Vec<Total>> {
+    filter.beneficiary_id = readable_beneficiary(viewer, filter.beneficiary_id)?;
+    let rows: Vec<(String, Status, i64, i64)> = filtered(&filter)
+        .select_only()
+        .column(record::Column::Currency)
+        .column(record::Column::Status)
+        .column_as(
+            Expr::cust("CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT)"),
+            "amount",
+        )
+        .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "count")
+        .group_by(record::Column::Currency)
+        .group_by(record::Column::Status)
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    let mut totals: Vec<Total> = rows
+        .into_iter()
+        .map(|(currency, status, amount_minor, count)| Total {
+            currency,
+            status,
+            amount_minor,
+            count,
+        })
+        .collect();
+    totals.sort_by(|a, b| a.currency.cmp(&b.currency).then(a.status.cmp(&b.status)));
+    Ok(totals)
+}
+
+/// A record by id, for a reversal's original (no permission check: reached from a visible
+/// record of the same beneficiary).
+pub async fn find_record(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<record::Model>> {
+    Ok(record::Entity::find_by_id(id).one(db).await?)
+}
+
+/// One page of the finance export (ADMIN), oldest first, with each record's beneficiary
+/// handle, reward and report.
+pub async fn export_page(
+    state: &AppState,
+    viewer: &Viewer,
+    filter: RecordFilter,
+    page: &PageRequest,
+) -> AppResult<Page<ExportRow>> {
+    viewer.require_role(Role::Admin)?;
+    let records = list(state, viewer, filter, TimeOrder::OldestFirst, page).await?;
+    let distinct = |ids: Vec<Uuid>| {
+        let mut ids = ids;
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    };
+    let rows = || records.items.iter().map(|(_, r)| r);
+    let users: HashMap<Uuid, String> = user::Entity::find()
+        .filter(user::Column::Id.is_in(distinct(rows().map(|r| r.beneficiary_id).collect())))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.handle))
+        .collect();
+    let rewards: HashMap<Uuid, idea_reward::Model> = idea_reward::Entity::find()
+        .filter(idea_reward::Column::Id.is_in(distinct(rows().map(|r| r.reward_id).collect())))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r))
+        .collect();
+    let reports: HashMap<Uuid, sales_report::Model> = find_reports(
+        &state.db,
+        &distinct(rows().map(|r| r.sales_report_id).collect()),
+    )
+    .await?
+    .into_iter()
+    .map(|r| (r.id, r))
+    .collect();
+    Ok(Page {
+        has_next_page: records.has_next_page,
+        has_previous_page: records.has_previous_page,
+        items: records
+            .items
+            .into_iter()
+            .map(|(cursor, record)| {
+                let row = ExportRow {
+                    beneficiary_handle: users
+                        .get(&record.beneficiary_id)
+                        .cloned()
+                        .unwrap_or_default(),
+                    reward: rewards.get(&record.reward_id).cloned(),
+                    report: reports.get(&record.sales_report_id).cloned(),
+                    record,
+                };
+                (cursor, row)
+            })
+            .collect(),
+    })
+}
+
+fn filtered(filter: &RecordFilter) -> Select<record::Entity> {
+    let mut query = record::Entity::find();
+    if let Some(beneficiary) = filter.beneficiary_id {
+        query = query.filter(record::Column::BeneficiaryId.eq(beneficiary));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(record::Column::Status.eq(status));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(record::Column::CreatedAt.gte(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(record::Column::CreatedAt.lt(to));
+    }
+    query
+}
+
+/// Who reported, for the GraphQL layer.
+pub fn reporter_kind_name(kind: ActorKind) -> &'static str {
+    match kind {
+        ActorKind::User => "USER",
+        ActorKind::Partner => "PARTNER",
+    }
+}
