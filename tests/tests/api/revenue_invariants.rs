@@ -372,6 +372,17 @@ async fn statement_totals(app: &TestApp, admin: &TestUser, beneficiary: Option<&
     totals
 }
 
+/// A reward to adopt: (suggestion index, product line, shareBps, startsAt, endsAt,
+/// contributors as (user index, weight)).
+type RewardSpec = (
+    usize,
+    &'static str,
+    i64,
+    &'static str,
+    Option<&'static str>,
+    Vec<(usize, i64)>,
+);
+
 // ---------------------------------------------------------------------------------------------
 // The run
 // ---------------------------------------------------------------------------------------------
@@ -395,15 +406,7 @@ async fn run(seed: u64, operations: usize) {
     ];
     let reporters: [&str; 2] = [admin.access_token.as_str(), partner.as_str()];
 
-    // (suggestion, line, shareBps, startsAt, endsAt, contributors as (user index, weight)).
-    let specs: Vec<(
-        usize,
-        &'static str,
-        i64,
-        &str,
-        Option<&str>,
-        Vec<(usize, i64)>,
-    )> = vec![
+    let specs: Vec<RewardSpec> = vec![
         (
             0,
             "bricks",
