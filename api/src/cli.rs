@@ -47,6 +47,8 @@ pub enum Command {
         #[arg(long, default_value_t = 6000)]
         comments: usize,
     },
+    /// Purge sync tombstones older than `SYNC_TOMBSTONE_HORIZON_SECS` (serve also does it hourly).
+    SyncCompact,
 }
 
 /// Runs the command line.
@@ -119,12 +121,20 @@ pub async fn run() -> anyhow::Result<()> {
                 crate::services::demo::DEMO_PASSWORD
             );
         }
+        Command::SyncCompact => {
+            let state = AppState::init(config).await?;
+            let purged = crate::sync::compact(&state)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("purged {purged} sync tombstones older than the horizon");
+        }
         Command::ExportSchema => {}
     }
     Ok(())
 }
 
-/// Background chores of a serving process: trims the listing-snapshot history hourly.
+/// Background chores of a serving process, hourly: trims the listing-snapshot history and
+/// purges sync tombstones older than the horizon.
 fn spawn_housekeeping(state: AppState) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
@@ -133,6 +143,10 @@ fn spawn_housekeeping(state: AppState) {
             match crate::services::suggestions::purge_tally_history(&state.db).await {
                 Ok(removed) => tracing::debug!(removed, "trimmed listing history"),
                 Err(err) => tracing::warn!(error = %err, "could not trim listing history"),
+            }
+            match crate::sync::compact(&state).await {
+                Ok(purged) => tracing::debug!(purged, "purged sync tombstones"),
+                Err(err) => tracing::warn!(error = %err, "could not purge sync tombstones"),
             }
         }
     });

@@ -43,6 +43,9 @@ pub struct Config {
     pub graphql_max_recursive_depth: usize,
     /// `PASSWORD_HASH_CONCURRENCY` — Argon2 hashes computed at once; default: the number of cores.
     pub password_hash_concurrency: usize,
+    /// `SYNC_TOMBSTONE_HORIZON_SECS` — how long sync tombstones are kept; default 7 776 000
+    /// (90 days). A device offline longer is told to reset (its outbox survives).
+    pub sync_tombstone_horizon: Duration,
 }
 
 /// A configuration value that could not be used.
@@ -117,6 +120,7 @@ impl Config {
             graphql_max_directives: number(&get, "GRAPHQL_MAX_DIRECTIVES", 10, 1)?,
             graphql_max_recursive_depth: number(&get, "GRAPHQL_MAX_RECURSIVE_DEPTH", 32, 1)?,
             password_hash_concurrency: number(&get, "PASSWORD_HASH_CONCURRENCY", cores, 1)?,
+            sync_tombstone_horizon: secs("SYNC_TOMBSTONE_HORIZON_SECS", 90 * 24 * 3600)?,
         })
     }
 

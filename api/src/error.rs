@@ -33,6 +33,9 @@ pub enum AppError {
     /// The poll does not accept ballots at this server time.
     #[error("{0}")]
     PollClosed(String),
+    /// A sync client too old to pull; its pushes still apply.
+    #[error("{0}")]
+    ClientUpgradeRequired(String),
     /// Too many requests; retry later.
     #[error("{0}")]
     RateLimited(String),
@@ -54,6 +57,7 @@ impl AppError {
             AppError::BadUserInput { .. } => "BAD_USER_INPUT",
             AppError::Conflict(_) => "CONFLICT",
             AppError::PollClosed(_) => "POLL_CLOSED",
+            AppError::ClientUpgradeRequired(_) => "CLIENT_UPGRADE_REQUIRED",
             AppError::RateLimited(_) => "RATE_LIMITED",
             AppError::Unavailable(_) => "UNAVAILABLE",
             AppError::Internal(_) => "INTERNAL",

@@ -1,5 +1,5 @@
-//! Live events: "this suggestion / pricing poll changed", published by services after commit and
-//! delivered to `suggestionUpdated` and `pricingPollUpdated` subscribers.
+//! Live events: "this suggestion / pricing poll / sync scope changed", published after commit
+//! and delivered to `suggestionUpdated`, `pricingPollUpdated` and `syncPoke` subscribers.
 //!
 //! On SQLite (one process) an in-process broadcast carries them. On Postgres every event goes
 //! through `NOTIFY`, and each process `LISTEN`s and re-broadcasts what it hears — its own events
@@ -13,6 +13,7 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::error::AppResult;
+use crate::sync::Scope;
 
 /// The Postgres channel events travel on.
 const CHANNEL: &str = "canyu_events";
@@ -24,6 +25,8 @@ const BUFFER: usize = 1024;
 pub enum Event {
     Suggestion(Uuid),
     PricingPoll(Uuid),
+    /// Something in this sync scope changed: `syncPoke` subscribers holding it should pull.
+    Sync(Scope),
 }
 
 impl Event {
@@ -31,10 +34,14 @@ impl Event {
         match self {
             Event::Suggestion(id) => format!("suggestion:{id}"),
             Event::PricingPoll(id) => format!("pricing_poll:{id}"),
+            Event::Sync(scope) => format!("sync:{scope}"),
         }
     }
 
     fn decode(payload: &str) -> Option<Self> {
+        if let Some(scope) = payload.strip_prefix("sync:") {
+            return scope.parse().ok().map(Event::Sync);
+        }
         let (kind, id) = payload.split_once(':')?;
         let id = Uuid::parse_str(id).ok()?;
         match kind {
@@ -105,6 +112,11 @@ impl Events {
     /// Announces that `poll_id` changed. Call only after the change committed.
     pub async fn pricing_poll_updated(&self, db: &DatabaseConnection, poll_id: Uuid) {
         self.publish(db, Event::PricingPoll(poll_id)).await;
+    }
+
+    /// Announces a committed change in a sync scope.
+    pub async fn sync_poke(&self, db: &DatabaseConnection, scope: Scope) {
+        self.publish(db, Event::Sync(scope)).await;
     }
 
     async fn publish(&self, db: &DatabaseConnection, event: Event) {

@@ -13,4 +13,5 @@ pub mod http;
 pub mod pagination;
 pub mod services;
 pub mod state;
+pub mod sync;
 pub mod telemetry;

@@ -27,6 +27,9 @@ mod m20261129_000019_create_idea_reward_contributor;
 mod m20261129_000020_create_sales_report;
 mod m20261129_000021_create_revenue_share_record;
 mod m20261129_000022_create_audit_log;
+mod m20261129_000023_create_sync_counter;
+mod m20261129_000024_create_sync_client;
+mod m20261129_000025_create_sync_entity;
 
 pub struct Migrator;
 
@@ -56,6 +59,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000020_create_sales_report::Migration),
             Box::new(m20261129_000021_create_revenue_share_record::Migration),
             Box::new(m20261129_000022_create_audit_log::Migration),
+            Box::new(m20261129_000023_create_sync_counter::Migration),
+            Box::new(m20261129_000024_create_sync_client::Migration),
+            Box::new(m20261129_000025_create_sync_entity::Migration),
         ]
     }
 }

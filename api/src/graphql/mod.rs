@@ -15,6 +15,7 @@ pub mod partners;
 pub mod pricing_polls;
 pub mod revenue_shares;
 pub mod suggestions;
+pub mod sync;
 pub mod users;
 pub mod votes;
 
@@ -43,6 +44,7 @@ pub struct QueryRoot(
     pricing_polls::PricingPollsQuery,
     revenue_shares::RevenueSharesQuery,
     audit::AuditQuery,
+    sync::SyncQuery,
 );
 
 /// Every mutation field, merged from the feature modules.
@@ -57,6 +59,7 @@ pub struct MutationRoot(
     notifications::NotificationsMutation,
     pricing_polls::PricingPollsMutation,
     revenue_shares::RevenueSharesMutation,
+    sync::SyncMutation,
 );
 
 /// Every subscription field, merged from the feature modules.
@@ -64,6 +67,7 @@ pub struct MutationRoot(
 pub struct SubscriptionRoot(
     suggestions::SuggestionsSubscription,
     pricing_polls::PricingPollsSubscription,
+    sync::SyncSubscription,
 );
 
 /// Builds the schema with the limits from `config`; `state` is shared by every request.

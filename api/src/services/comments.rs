@@ -5,8 +5,8 @@
 use chrono::Utc;
 use entity::comment;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -15,6 +15,7 @@ use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{Page, PageRequest, TimeOrder, after_time_key, time_key};
 use crate::state::AppState;
+use crate::sync::SyncWriter;
 
 /// The longest comment, in characters.
 const MAX_BODY: usize = 10_000;
@@ -28,13 +29,34 @@ pub async fn add(
     suggestion_id: Uuid,
     body: &str,
 ) -> AppResult<comment::Model> {
+    let txn = crate::db::begin_write(&state.db).await?;
+    let mut sync = SyncWriter::new();
+    let created = add_in(&txn, viewer, id, suggestion_id, body, &mut sync).await?;
+    let changed = !sync.is_empty();
+    sync.commit(txn, state).await?;
+    if changed {
+        state
+            .events
+            .suggestion_updated(&state.db, suggestion_id)
+            .await;
+    }
+    Ok(created)
+}
+
+/// [`add`] inside the caller's transaction.
+pub async fn add_in(
+    txn: &DatabaseTransaction,
+    viewer: &Viewer,
+    id: Option<Uuid>,
+    suggestion_id: Uuid,
+    body: &str,
+    sync: &mut SyncWriter,
+) -> AppResult<comment::Model> {
     viewer.require_user()?;
     let body = communities::text("body", body, 1, MAX_BODY)?;
     let id = id.unwrap_or_else(Uuid::now_v7);
-    let txn = crate::db::begin_write(&state.db).await?;
-    let (locked, author) = suggestions::lock_for_member(&txn, viewer, suggestion_id).await?;
-    if let Some(existing) = comment::Entity::find_by_id(id).one(&txn).await? {
-        txn.commit().await?;
+    let (locked, author) = suggestions::lock_for_member(txn, viewer, suggestion_id).await?;
+    if let Some(existing) = comment::Entity::find_by_id(id).one(txn).await? {
         let same = existing.suggestion_id == suggestion_id
             && existing.author_id == author.id
             && existing.body == body
@@ -57,14 +79,11 @@ pub async fn add(
         edited_at: Set(None),
         deleted_at: Set(None),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    suggestions::apply_tally(&txn, locked, 0, 0, 1).await?;
-    txn.commit().await?;
-    state
-        .events
-        .suggestion_updated(&state.db, suggestion_id)
-        .await;
+    let updated = suggestions::apply_tally(txn, locked, 0, 0, 1).await?;
+    sync.comment(&created, updated.community_id);
+    sync.suggestion(&updated);
     Ok(created)
 }
 
@@ -89,7 +108,11 @@ pub async fn edit(
     active.body = Set(body);
     active.edited_at = Set(Some(Utc::now()));
     let updated = active.update(&txn).await?;
-    txn.commit().await?;
+    let mut sync = SyncWriter::new();
+    if let Some(parent) = suggestions::find_many(&txn, &[suggestion_id]).await?.pop() {
+        sync.comment(&updated, parent.community_id);
+    }
+    sync.commit(txn, state).await?;
     state
         .events
         .suggestion_updated(&state.db, suggestion_id)
@@ -113,9 +136,12 @@ pub async fn delete(state: &AppState, viewer: &Viewer, comment_id: Uuid) -> AppR
     let suggestion_id = found.suggestion_id;
     let mut active: comment::ActiveModel = found.into();
     active.deleted_at = Set(Some(Utc::now()));
-    active.update(&txn).await?;
-    suggestions::apply_tally(&txn, locked, 0, 0, -1).await?;
-    txn.commit().await?;
+    let deleted = active.update(&txn).await?;
+    let updated = suggestions::apply_tally(&txn, locked, 0, 0, -1).await?;
+    let mut sync = SyncWriter::new();
+    sync.comment(&deleted, updated.community_id);
+    sync.suggestion(&updated);
+    sync.commit(txn, state).await?;
     state
         .events
         .suggestion_updated(&state.db, suggestion_id)

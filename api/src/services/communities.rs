@@ -8,8 +8,8 @@ use entity::community::{self, Visibility};
 use entity::membership::{self, CommunityRole, MembershipStatus};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use uuid::Uuid;
 
@@ -17,6 +17,7 @@ use crate::auth::{UserViewer, Viewer};
 use crate::error::{AppError, AppResult};
 use crate::pagination::{Page, PageRequest};
 use crate::state::AppState;
+use crate::sync::SyncWriter;
 
 /// What `createCommunity` asks for.
 #[derive(Debug, Clone)]
@@ -79,7 +80,7 @@ pub async fn create(
     .insert(&txn)
     .await
     .map_err(|e| AppError::conflict_on_unique(e, "this slug is taken"))?;
-    membership::ActiveModel {
+    let owner = membership::ActiveModel {
         id: Set(Uuid::now_v7()),
         community_id: Set(id),
         user_id: Set(user.id),
@@ -90,7 +91,10 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
-    txn.commit().await?;
+    let mut sync = SyncWriter::new();
+    sync.community(&created);
+    sync.membership(&owner, false);
+    sync.commit(txn, state).await?;
     Ok(created)
 }
 
@@ -116,7 +120,9 @@ pub async fn update(
     }
     active.updated_at = Set(Utc::now());
     let updated = active.update(&txn).await?;
-    txn.commit().await?;
+    let mut sync = SyncWriter::new();
+    sync.community(&updated);
+    sync.commit(txn, state).await?;
     Ok(updated)
 }
 
@@ -251,28 +257,58 @@ pub async fn join(
     viewer: &Viewer,
     community_id: Uuid,
 ) -> AppResult<membership::Model> {
-    let user = viewer.require_user()?;
     let txn = crate::db::begin_write(&state.db).await?;
+    let mut sync = SyncWriter::new();
+    let membership = join_in(&txn, viewer, community_id, &mut sync).await?;
+    sync.commit(txn, state).await?;
+    Ok(membership)
+}
+
+/// [`join`] inside the caller's transaction.
+pub async fn join_in(
+    txn: &DatabaseTransaction,
+    viewer: &Viewer,
+    community_id: Uuid,
+    sync: &mut SyncWriter,
+) -> AppResult<membership::Model> {
+    let user = viewer.require_user()?;
     let found = community::Entity::find_by_id(community_id)
-        .one(&txn)
+        .one(txn)
         .await?
         .ok_or_else(|| AppError::not_found("community"))?;
-    let existing = find_membership(&txn, community_id, user.id).await?;
+    let existing = find_membership(txn, community_id, user.id).await?;
     let membership = match (found.visibility, existing) {
-        (_, Some(m)) if m.status != MembershipStatus::Invited => m,
-        (_, Some(invited)) => activate(&txn, invited).await?,
+        (_, Some(m)) if m.status != MembershipStatus::Invited => return Ok(m),
+        (_, Some(invited)) => activate(txn, invited).await?,
         (Visibility::Public, None) => {
             let created =
-                insert_membership(&txn, community_id, user.id, MembershipStatus::Active).await?;
-            add_members(&txn, community_id, 1).await?;
+                insert_membership(txn, community_id, user.id, MembershipStatus::Active).await?;
+            add_members(txn, community_id, 1).await?;
             created
         }
         (Visibility::Private, None) => {
-            insert_membership(&txn, community_id, user.id, MembershipStatus::Requested).await?
+            insert_membership(txn, community_id, user.id, MembershipStatus::Requested).await?
         }
     };
-    txn.commit().await?;
+    record_membership(txn, sync, &membership, false).await?;
     Ok(membership)
+}
+
+/// Records a membership change and its community's (member count) for sync.
+async fn record_membership(
+    txn: &DatabaseTransaction,
+    sync: &mut SyncWriter,
+    membership: &membership::Model,
+    removed: bool,
+) -> AppResult<()> {
+    sync.membership(membership, removed);
+    if let Some(community) = community::Entity::find_by_id(membership.community_id)
+        .one(txn)
+        .await?
+    {
+        sync.community(&community);
+    }
+    Ok(())
 }
 
 /// Invites a user (MODERATOR/OWNER). A pending request becomes an ACTIVE membership.
@@ -294,7 +330,9 @@ pub async fn invite(
         Some(invited) => invited,
         None => insert_membership(&txn, community_id, user_id, MembershipStatus::Invited).await?,
     };
-    txn.commit().await?;
+    let mut sync = SyncWriter::new();
+    record_membership(&txn, &mut sync, &membership, false).await?;
+    sync.commit(txn, state).await?;
     Ok(membership)
 }
 
@@ -313,31 +351,46 @@ pub async fn approve(
         .filter(|m| m.status == MembershipStatus::Requested)
         .ok_or_else(|| AppError::not_found("membership request"))?;
     let membership = activate(&txn, request).await?;
-    txn.commit().await?;
+    let mut sync = SyncWriter::new();
+    record_membership(&txn, &mut sync, &membership, false).await?;
+    sync.commit(txn, state).await?;
     Ok(membership)
 }
 
 /// Leaves a community (or withdraws a request or invitation). The last OWNER cannot leave.
 pub async fn leave(state: &AppState, viewer: &Viewer, community_id: Uuid) -> AppResult<bool> {
-    let user = viewer.require_user()?;
     let txn = crate::db::begin_write(&state.db).await?;
-    let membership = find_membership(&txn, community_id, user.id)
+    let mut sync = SyncWriter::new();
+    leave_in(&txn, viewer, community_id, &mut sync).await?;
+    sync.commit(txn, state).await?;
+    Ok(true)
+}
+
+/// [`leave`] inside the caller's transaction.
+pub async fn leave_in(
+    txn: &DatabaseTransaction,
+    viewer: &Viewer,
+    community_id: Uuid,
+    sync: &mut SyncWriter,
+) -> AppResult<()> {
+    let user = viewer.require_user()?;
+    let membership = find_membership(txn, community_id, user.id)
         .await?
         .ok_or_else(|| AppError::not_found("membership"))?;
-    if membership.role == CommunityRole::Owner && owner_count(&txn, community_id).await? <= 1 {
+    if membership.role == CommunityRole::Owner && owner_count(txn, community_id).await? <= 1 {
         return Err(AppError::Conflict(
             "the only owner cannot leave; make someone else OWNER first".into(),
         ));
     }
     let was_active = membership.status == MembershipStatus::Active;
     membership::Entity::delete_by_id(membership.id)
-        .exec(&txn)
+        .exec(txn)
         .await?;
     if was_active {
-        add_members(&txn, community_id, -1).await?;
+        add_members(txn, community_id, -1).await?;
     }
-    txn.commit().await?;
-    Ok(true)
+    record_membership(txn, sync, &membership, true).await?;
+    Ok(())
 }
 
 /// Sets an ACTIVE member's role (OWNER only). The last OWNER cannot be demoted.
@@ -366,7 +419,9 @@ pub async fn set_member_role(
     let mut active: membership::ActiveModel = target.into();
     active.role = Set(role);
     let updated = active.update(&txn).await?;
-    txn.commit().await?;
+    let mut sync = SyncWriter::new();
+    sync.membership(&updated, false);
+    sync.commit(txn, state).await?;
     Ok(updated)
 }
 

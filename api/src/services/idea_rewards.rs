@@ -23,6 +23,7 @@ use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{Page, PageRequest, TimeOrder, after_time_key, time_key};
 use crate::state::AppState;
+use crate::sync::SyncWriter;
 
 /// The share when adoption does not name one: 1% of net sales.
 pub const DEFAULT_SHARE_BPS: i32 = 100;
@@ -198,8 +199,9 @@ pub async fn adopt(state: &AppState, viewer: &Viewer, input: NewReward) -> AppRe
     )
     .await?;
     let suggestion_id = found.id;
+    let mut sync = SyncWriter::new();
     if matches!(found.status, Status::Open | Status::UnderReview) {
-        suggestions::change_status(
+        let planned = suggestions::change_status(
             &txn,
             found,
             Status::Planned,
@@ -207,8 +209,9 @@ pub async fn adopt(state: &AppState, viewer: &Viewer, input: NewReward) -> AppRe
             Some("adopted".into()),
         )
         .await?;
+        sync.suggestion(&planned);
     }
-    txn.commit().await?;
+    sync.commit(txn, state).await?;
     state
         .events
         .suggestion_updated(&state.db, suggestion_id)

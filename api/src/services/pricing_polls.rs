@@ -30,6 +30,7 @@ use crate::db::placeholders;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{Page, PageRequest, TimeOrder, after_time_key, time_key};
 use crate::state::AppState;
+use crate::sync::SyncWriter;
 
 /// Where a poll stands at a given server time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +96,14 @@ pub fn price_points(poll: &pricing_poll::Model) -> Vec<i64> {
 /// The minor digits of a stored poll's currency (validated at creation).
 pub fn digits_of(poll: &pricing_poll::Model) -> u32 {
     minor_digits(&poll.currency).unwrap_or(2)
+}
+
+/// The minor digits of a poll's currency, by poll id (for ballots read without their poll).
+pub async fn digits_of_poll(db: &impl ConnectionTrait, poll_id: Uuid) -> AppResult<u32> {
+    Ok(pricing_poll::Entity::find_by_id(poll_id)
+        .one(db)
+        .await?
+        .map_or(2, |poll| digits_of(&poll)))
 }
 
 /// Creates a poll (STAFF/ADMIN). Replaying the same id with the same payload returns it; another
@@ -201,7 +210,9 @@ pub async fn create(
     .insert(&txn)
     .await?;
     let created = take_eligibility(&txn, created).await?;
-    txn.commit().await?;
+    let mut sync = SyncWriter::new();
+    sync.poll(&created);
+    sync.commit(txn, state).await?;
     Ok(created)
 }
 
@@ -237,20 +248,35 @@ pub async fn cast_ballot(
     poll_id: Uuid,
     input: BallotInput,
 ) -> AppResult<(pricing_ballot::Model, pricing_poll::Model)> {
-    viewer.require_user()?;
     let txn = crate::db::begin_write(&state.db).await?;
-    let (poll, community) = lock_visible(&txn, viewer, poll_id).await?;
-    let voter = communities::require_member(&txn, viewer, &community).await?;
+    let mut sync = SyncWriter::new();
+    let cast = cast_ballot_in(&txn, viewer, poll_id, input, &mut sync).await?;
+    sync.commit(txn, state).await?;
+    state.events.pricing_poll_updated(&state.db, poll_id).await;
+    Ok(cast)
+}
+
+/// [`cast_ballot`] inside the caller's transaction.
+pub async fn cast_ballot_in(
+    txn: &DatabaseTransaction,
+    viewer: &Viewer,
+    poll_id: Uuid,
+    input: BallotInput,
+    sync: &mut SyncWriter,
+) -> AppResult<(pricing_ballot::Model, pricing_poll::Model)> {
+    viewer.require_user()?;
+    let (poll, community) = lock_visible(txn, viewer, poll_id).await?;
+    let voter = communities::require_member(txn, viewer, &community).await?;
     let now = Utc::now();
     if status_at(&poll, now) != PollStatus::Open {
         return Err(AppError::PollClosed(
             "this poll is not open for ballots".into(),
         ));
     }
-    let poll = take_eligibility(&txn, poll).await?;
+    let poll = take_eligibility(txn, poll).await?;
     if poll.binding
         && pricing_eligibility::Entity::find_by_id((poll.id, voter.id))
-            .one(&txn)
+            .one(txn)
             .await?
             .is_none()
     {
@@ -262,14 +288,14 @@ pub async fn cast_ballot(
     let existing = pricing_ballot::Entity::find()
         .filter(pricing_ballot::Column::PollId.eq(poll.id))
         .filter(pricing_ballot::Column::UserId.eq(voter.id))
-        .one(&txn)
+        .one(txn)
         .await?;
     let (saved, poll) = match existing {
         Some(old) => {
-            add_to_tally(&txn, poll.id, &contributions(&old), -1).await?;
+            add_to_tally(txn, poll.id, &contributions(&old), -1).await?;
             let mut active: pricing_ballot::ActiveModel = old.into();
             ballot.fill(&mut active, now);
-            (active.update(&txn).await?, poll)
+            (active.update(txn).await?, poll)
         }
         None => {
             let mut active = pricing_ballot::ActiveModel {
@@ -280,16 +306,16 @@ pub async fn cast_ballot(
                 ..Default::default()
             };
             ballot.fill(&mut active, now);
-            let inserted = active.insert(&txn).await?;
+            let inserted = active.insert(txn).await?;
             let count = poll.ballot_count + 1;
             let mut active: pricing_poll::ActiveModel = poll.into();
             active.ballot_count = Set(count);
-            (inserted, active.update(&txn).await?)
+            (inserted, active.update(txn).await?)
         }
     };
-    add_to_tally(&txn, poll.id, &contributions(&saved), 1).await?;
-    txn.commit().await?;
-    state.events.pricing_poll_updated(&state.db, poll_id).await;
+    add_to_tally(txn, poll.id, &contributions(&saved), 1).await?;
+    sync.ballot(&saved);
+    sync.poll(&poll);
     Ok((saved, poll))
 }
 
@@ -312,7 +338,9 @@ pub async fn close(
         active.update(&txn).await?
     };
     let poll = settle_locked(&txn, poll).await?;
-    txn.commit().await?;
+    let mut sync = SyncWriter::new();
+    sync.poll(&poll);
+    sync.commit(txn, state).await?;
     state.events.pricing_poll_updated(&state.db, poll_id).await;
     Ok(poll)
 }
@@ -498,7 +526,9 @@ async fn settle(state: &AppState, poll: pricing_poll::Model) -> AppResult<pricin
     } else {
         poll
     };
-    txn.commit().await?;
+    let mut sync = SyncWriter::new();
+    sync.poll(&poll);
+    sync.commit(txn, state).await?;
     Ok(poll)
 }
 

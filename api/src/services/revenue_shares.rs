@@ -13,7 +13,7 @@ use entity::audit_log::{Action, EntityType};
 use entity::revenue_share_record::{self as record, Status};
 use entity::sales_report::{self, ActorKind};
 use entity::user::Role;
-use entity::{idea_reward, user};
+use entity::{idea_reward, suggestion, user};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -29,6 +29,7 @@ use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{Page, PageRequest, TimeOrder, after_time_key, time_key};
 use crate::state::AppState;
+use crate::sync::SyncWriter;
 
 /// Most records one approve or pay call may move.
 pub const MAX_IDS: usize = 100;
@@ -175,8 +176,9 @@ pub async fn report(
         now,
     )
     .await?;
-    accrue(&txn, actor, &candidate, now).await?;
-    txn.commit().await?;
+    let mut sync = SyncWriter::new();
+    accrue(&txn, actor, &candidate, now, &mut sync).await?;
+    sync.commit(txn, state).await?;
     Ok(candidate)
 }
 
@@ -187,6 +189,7 @@ async fn accrue(
     actor: Actor,
     report: &sales_report::Model,
     now: DateTime<Utc>,
+    sync: &mut SyncWriter,
 ) -> AppResult<()> {
     let rewards = idea_rewards::accruing(
         txn,
@@ -195,6 +198,8 @@ async fn accrue(
         report.period_start,
     )
     .await?;
+    let communities =
+        communities_of(txn, &rewards.iter().map(|r| r.model.id).collect::<Vec<_>>()).await?;
     let mut records = Vec::new();
     for reward in rewards {
         let pool = dividend_math::pool(report.net_sales_minor, reward.model.share_bps)
@@ -237,6 +242,9 @@ async fn accrue(
                 now,
             )
             .await?;
+            if let Some(community_id) = communities.get(&row.reward_id) {
+                sync.revenue_share(&row, *community_id);
+            }
             records.push(record::ActiveModel::from(row));
         }
     }
@@ -397,7 +405,15 @@ pub async fn void(
         now,
     )
     .await?;
-    txn.commit().await?;
+    let mut sync = SyncWriter::new();
+    for row in record::Entity::find()
+        .filter(record::Column::Id.is_in([id, reversal.id]))
+        .all(&txn)
+        .await?
+    {
+        record_for_sync(&txn, &mut sync, &row).await?;
+    }
+    sync.commit(txn, state).await?;
     Ok(reversal)
 }
 
@@ -437,11 +453,14 @@ async fn transition(
     }
     let now = Utc::now();
     let mut moved = HashMap::new();
+    let mut sync = SyncWriter::new();
     for row in rows {
         let id = row.id;
         let mut active: record::ActiveModel = row.into();
         let (action, details) = apply(&mut active, now);
-        moved.insert(id, active.update(&txn).await?);
+        let updated = active.update(&txn).await?;
+        record_for_sync(&txn, &mut sync, &updated).await?;
+        moved.insert(id, updated);
         audit::record(
             &txn,
             actor,
@@ -453,8 +472,44 @@ async fn transition(
         )
         .await?;
     }
-    txn.commit().await?;
+    sync.commit(txn, state).await?;
     Ok(ids.iter().filter_map(|id| moved.remove(id)).collect())
+}
+
+/// The community of each reward's suggestion (the `admin:` scope of its records).
+async fn communities_of(
+    txn: &DatabaseTransaction,
+    reward_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Uuid>> {
+    let rewards = idea_reward::Entity::find()
+        .filter(idea_reward::Column::Id.is_in(reward_ids.iter().copied()))
+        .all(txn)
+        .await?;
+    let suggestions: HashMap<Uuid, Uuid> = suggestion::Entity::find()
+        .filter(suggestion::Column::Id.is_in(rewards.iter().map(|r| r.suggestion_id)))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.community_id))
+        .collect();
+    Ok(rewards
+        .into_iter()
+        .filter_map(|r| suggestions.get(&r.suggestion_id).map(|c| (r.id, *c)))
+        .collect())
+}
+
+async fn record_for_sync(
+    txn: &DatabaseTransaction,
+    sync: &mut SyncWriter,
+    row: &record::Model,
+) -> AppResult<()> {
+    if let Some(community_id) = communities_of(txn, &[row.reward_id])
+        .await?
+        .get(&row.reward_id)
+    {
+        sync.revenue_share(row, *community_id);
+    }
+    Ok(())
 }
 
 /// Locks the records of `ids` in id order (so two callers never deadlock); NOT_FOUND names

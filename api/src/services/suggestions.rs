@@ -28,6 +28,7 @@ use crate::db::placeholders;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{Page, PageRequest, encode_cursor};
 use crate::state::AppState;
+use crate::sync::{EntityKind, Op, Scope, SyncWriter};
 
 /// How long a listing cursor stays valid: the snapshot it pages against must still be
 /// reconstructible from `tally_change`, which keeps this much history.
@@ -83,22 +84,39 @@ pub async fn submit(
     viewer: &Viewer,
     input: NewSuggestion,
 ) -> AppResult<suggestion::Model> {
+    let txn = crate::db::begin_write(&state.db).await?;
+    let mut sync = SyncWriter::new();
+    let created = submit_in(&txn, viewer, input, &mut sync).await?;
+    sync.commit(txn, state).await?;
+    Ok(created)
+}
+
+/// [`submit`] inside the caller's transaction (sync pushes run it with their ledger).
+pub async fn submit_in(
+    txn: &DatabaseTransaction,
+    viewer: &Viewer,
+    input: NewSuggestion,
+    sync: &mut SyncWriter,
+) -> AppResult<suggestion::Model> {
     let title = communities::line("title", &input.title, 3, 200)?;
     let body = communities::text("body", &input.body, 0, 20_000)?;
     let product_line = product_line(input.product_line)?;
     let id = input.id.unwrap_or_else(Uuid::now_v7);
-    let txn = crate::db::begin_write(&state.db).await?;
-    let community = communities::require_visible(&txn, viewer, input.community_id).await?;
-    let author = communities::require_member(&txn, viewer, &community).await?;
-    if let Some(existing) = suggestion::Entity::find_by_id(id).one(&txn).await? {
-        txn.commit().await?;
+    let community = communities::require_visible(txn, viewer, input.community_id).await?;
+    let author = communities::require_member(txn, viewer, &community).await?;
+    if let Some(existing) = suggestion::Entity::find_by_id(id).one(txn).await? {
+        if existing.deleted_at.is_some() {
+            return Err(AppError::Conflict(
+                "this id belonged to a deleted suggestion; ids are never reused".into(),
+            ));
+        }
         let same = existing.community_id == input.community_id
             && existing.author_id == author.id
             && existing.kind == input.kind
             && existing.title == title
             && existing.body == body
             && existing.product_line == product_line;
-        return if same && existing.deleted_at.is_none() {
+        return if same {
             Ok(existing)
         } else {
             Err(AppError::Conflict(
@@ -129,12 +147,12 @@ pub async fn submit(
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    record_event(&txn, id, Some(author.id), None, Status::Open, None).await?;
-    record_tally(&txn, &created, true).await?;
-    index_for_search(&txn, &created).await?;
-    txn.commit().await?;
+    record_event(txn, id, Some(author.id), None, Status::Open, None).await?;
+    record_tally(txn, &created, true).await?;
+    index_for_search(txn, &created).await?;
+    sync.suggestion(&created);
     Ok(created)
 }
 
@@ -145,9 +163,24 @@ pub async fn edit(
     suggestion_id: Uuid,
     changes: SuggestionChanges,
 ) -> AppResult<suggestion::Model> {
-    let user = viewer.require_user()?;
     let txn = crate::db::begin_write(&state.db).await?;
-    let found = lock_visible(&txn, viewer, suggestion_id).await?;
+    let mut sync = SyncWriter::new();
+    let updated = edit_in(&txn, viewer, suggestion_id, changes, &mut sync).await?;
+    sync.commit(txn, state).await?;
+    state.events.suggestion_updated(&state.db, updated.id).await;
+    Ok(updated)
+}
+
+/// [`edit`] inside the caller's transaction; each field given is recorded as changed.
+pub async fn edit_in(
+    txn: &DatabaseTransaction,
+    viewer: &Viewer,
+    suggestion_id: Uuid,
+    changes: SuggestionChanges,
+    sync: &mut SyncWriter,
+) -> AppResult<suggestion::Model> {
+    let user = viewer.require_user()?;
+    let found = lock_visible(txn, viewer, suggestion_id).await?;
     if found.author_id != user.id {
         return Err(AppError::Forbidden(
             "only the author can edit a suggestion".into(),
@@ -159,31 +192,48 @@ pub async fn edit(
             "a suggestion can be edited only while it is OPEN",
         ));
     }
+    let id = found.id;
     let mut active: suggestion::ActiveModel = found.into();
     if let Some(title) = changes.title {
         active.title = Set(communities::line("title", &title, 3, 200)?);
+        sync.field_changed(EntityKind::Suggestion, id, "title");
     }
     if let Some(body) = changes.body {
         active.body = Set(communities::text("body", &body, 0, 20_000)?);
+        sync.field_changed(EntityKind::Suggestion, id, "body");
     }
     if changes.product_line.is_some() {
         active.product_line = Set(product_line(changes.product_line)?);
+        sync.field_changed(EntityKind::Suggestion, id, "productLine");
     }
     active.updated_at = Set(Utc::now());
-    let updated = active.update(&txn).await?;
-    index_for_search(&txn, &updated).await?;
-    txn.commit().await?;
-    state.events.suggestion_updated(&state.db, updated.id).await;
+    let updated = active.update(txn).await?;
+    index_for_search(txn, &updated).await?;
+    sync.suggestion(&updated);
     Ok(updated)
 }
 
 /// Soft-deletes a suggestion (its author, a community moderator, or STAFF/ADMIN).
 pub async fn delete(state: &AppState, viewer: &Viewer, suggestion_id: Uuid) -> AppResult<bool> {
-    let user = viewer.require_user()?;
     let txn = crate::db::begin_write(&state.db).await?;
-    let found = lock_visible(&txn, viewer, suggestion_id).await?;
+    let mut sync = SyncWriter::new();
+    delete_in(&txn, viewer, suggestion_id, &mut sync).await?;
+    sync.commit(txn, state).await?;
+    Ok(true)
+}
+
+/// [`delete`] inside the caller's transaction. The suggestion's comments and votes leave every
+/// synced device with it.
+pub async fn delete_in(
+    txn: &DatabaseTransaction,
+    viewer: &Viewer,
+    suggestion_id: Uuid,
+    sync: &mut SyncWriter,
+) -> AppResult<()> {
+    let user = viewer.require_user()?;
+    let found = lock_visible(txn, viewer, suggestion_id).await?;
     if found.author_id != user.id
-        && !communities::is_moderator(&txn, viewer, found.community_id).await?
+        && !communities::is_moderator(txn, viewer, found.community_id).await?
     {
         return Err(AppError::Forbidden(
             "only the author or a moderator can delete a suggestion".into(),
@@ -193,9 +243,33 @@ pub async fn delete(state: &AppState, viewer: &Viewer, suggestion_id: Uuid) -> A
     let now = Utc::now();
     active.deleted_at = Set(Some(now));
     active.updated_at = Set(now);
-    active.update(&txn).await?;
-    txn.commit().await?;
-    Ok(true)
+    let deleted = active.update(txn).await?;
+    sync.suggestion(&deleted);
+    for row in comment::Entity::find()
+        .filter(comment::Column::SuggestionId.eq(deleted.id))
+        .all(txn)
+        .await?
+    {
+        sync.record(
+            Scope::Community(deleted.community_id),
+            EntityKind::Comment,
+            row.id,
+            Op::Delete,
+        );
+    }
+    for row in vote::Entity::find()
+        .filter(vote::Column::SuggestionId.eq(deleted.id))
+        .all(txn)
+        .await?
+    {
+        sync.record(
+            Scope::User(row.user_id),
+            EntityKind::Vote,
+            row.id,
+            Op::Delete,
+        );
+    }
+    Ok(())
 }
 
 /// Moves a suggestion to `status` (STAFF/ADMIN), as the workflow allows.
@@ -214,7 +288,9 @@ pub async fn set_status(
     let txn = crate::db::begin_write(&state.db).await?;
     let found = lock_visible(&txn, viewer, suggestion_id).await?;
     let updated = change_status(&txn, found, status, staff.id, note).await?;
-    txn.commit().await?;
+    let mut sync = SyncWriter::new();
+    sync.suggestion(&updated);
+    sync.commit(txn, state).await?;
     state.events.suggestion_updated(&state.db, updated.id).await;
     Ok(updated)
 }
@@ -264,7 +340,10 @@ pub async fn respond(
     if let Some(status) = status.filter(|s| *s != updated.status) {
         updated = change_status(&txn, updated, status, staff.id, None).await?;
     }
-    txn.commit().await?;
+    let mut sync = SyncWriter::new();
+    sync.suggestion(&updated);
+    sync.comment(&response, updated.community_id);
+    sync.commit(txn, state).await?;
     state.events.suggestion_updated(&state.db, updated.id).await;
     Ok(updated)
 }
@@ -340,7 +419,22 @@ pub async fn mark_duplicate(
         updated.id,
     )
     .await?;
-    txn.commit().await?;
+    let mut sync = SyncWriter::new();
+    sync.suggestion(&updated);
+    if let Some(original) = suggestion::Entity::find_by_id(duplicate_of_id)
+        .one(&txn)
+        .await?
+    {
+        sync.suggestion(&original);
+    }
+    for row in vote::Entity::find()
+        .filter(vote::Column::SuggestionId.is_in([updated.id, duplicate_of_id]))
+        .all(&txn)
+        .await?
+    {
+        sync.vote(&row);
+    }
+    sync.commit(txn, state).await?;
     state.events.suggestion_updated(&state.db, updated.id).await;
     state
         .events

@@ -6,13 +6,14 @@ use chrono::{DateTime, Utc};
 use entity::suggestion::{self, Status};
 use entity::vote::{self, Value};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use super::suggestions;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use crate::sync::SyncWriter;
 
 /// Sets the caller's vote on a suggestion (ACTIVE members). The same vote again changes
 /// nothing; NONE retracts. Closed suggestions (DUPLICATE, DECLINED, SHIPPED) take no votes.
@@ -22,9 +23,26 @@ pub async fn cast(
     suggestion_id: Uuid,
     value: Value,
 ) -> AppResult<suggestion::Model> {
-    viewer.require_user()?;
     let txn = crate::db::begin_write(&state.db).await?;
-    let (locked, voter) = suggestions::lock_for_member(&txn, viewer, suggestion_id).await?;
+    let mut sync = SyncWriter::new();
+    let (updated, changed) = cast_in(&txn, viewer, suggestion_id, value, &mut sync).await?;
+    sync.commit(txn, state).await?;
+    if changed {
+        state.events.suggestion_updated(&state.db, updated.id).await;
+    }
+    Ok(updated)
+}
+
+/// [`cast`] inside the caller's transaction; also says whether anything changed.
+pub async fn cast_in(
+    txn: &DatabaseTransaction,
+    viewer: &Viewer,
+    suggestion_id: Uuid,
+    value: Value,
+    sync: &mut SyncWriter,
+) -> AppResult<(suggestion::Model, bool)> {
+    viewer.require_user()?;
+    let (locked, voter) = suggestions::lock_for_member(txn, viewer, suggestion_id).await?;
     if matches!(
         locked.status,
         Status::Duplicate | Status::Declined | Status::Shipped
@@ -37,20 +55,21 @@ pub async fn cast(
             ),
         ));
     }
-    let previous = find(&txn, suggestion_id, voter.id)
+    let previous = find(txn, suggestion_id, voter.id)
         .await?
         .map_or(Value::None, |v| v.value);
     if previous == value {
-        txn.commit().await?;
-        return Ok(locked);
+        return Ok((locked, false));
     }
-    put(&txn, suggestion_id, voter.id, value, Utc::now()).await?;
+    put(txn, suggestion_id, voter.id, value, Utc::now()).await?;
     let up = weight(value, Value::Up) - weight(previous, Value::Up);
     let down = weight(value, Value::Down) - weight(previous, Value::Down);
-    let updated = suggestions::apply_tally(&txn, locked, up, down, 0).await?;
-    txn.commit().await?;
-    state.events.suggestion_updated(&state.db, updated.id).await;
-    Ok(updated)
+    let updated = suggestions::apply_tally(txn, locked, up, down, 0).await?;
+    if let Some(row) = find(txn, suggestion_id, voter.id).await? {
+        sync.vote(&row);
+    }
+    sync.suggestion(&updated);
+    Ok((updated, true))
 }
 
 /// The vote of `user_id` on `suggestion_id`, if any row exists.

@@ -1,0 +1,119 @@
+//! Offline-first sync, as `shared/SYNC.md` specifies: devices `push` queued named mutations
+//! (applied at most once, through the same services as the GraphQL mutations) and `pull` what
+//! changed in the scopes they may see, in commit order.
+//!
+//! - [`writer`]: `SyncWriter`, the one path from every service write to the change index;
+//!   takes the commit-ordered `seq` last.
+//! - [`scopes`]: who sees what.
+//! - [`push`] and [`pull`]: the two entry points; [`cursor`]: signed pull cursors.
+//! - [`compact`]: purges old tombstones and moves the horizon.
+
+pub mod cursor;
+pub mod pull;
+pub mod push;
+pub mod scopes;
+pub mod writer;
+
+use chrono::Utc;
+use entity::{sync_client_group, sync_counter, sync_entity};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+use uuid::Uuid;
+
+pub use scopes::Scope;
+pub use writer::{EntityKind, Op, SyncWriter};
+
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// The protocol spoken here.
+pub const PROTOCOL_VERSION: i32 = 1;
+/// The newest client schema.
+pub const SCHEMA_VERSION: i32 = 2;
+/// The oldest schema whose outbox is still accepted (mutation arguments never change).
+pub const MIN_PUSH_SCHEMA_VERSION: i32 = 1;
+/// The oldest schema that may still pull; older ones get CLIENT_UPGRADE_REQUIRED.
+pub const MIN_PULL_SCHEMA_VERSION: i32 = 2;
+
+/// Checks the versions every sync request carries.
+pub fn check_versions(protocol_version: i32, schema_version: i32) -> AppResult<()> {
+    if protocol_version != PROTOCOL_VERSION {
+        return Err(AppError::bad_input(
+            "protocolVersion",
+            format!("this server speaks sync protocol {PROTOCOL_VERSION}"),
+        ));
+    }
+    if !(MIN_PUSH_SCHEMA_VERSION..=SCHEMA_VERSION).contains(&schema_version) {
+        return Err(AppError::bad_input(
+            "schemaVersion",
+            format!("schemaVersion must be {MIN_PUSH_SCHEMA_VERSION}–{SCHEMA_VERSION}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Binds an unknown client group to `user_id`; a group of another user is FORBIDDEN.
+pub async fn ensure_group(state: &AppState, user_id: Uuid, group_id: Uuid) -> AppResult<()> {
+    sync_client_group::Entity::insert(sync_client_group::ActiveModel {
+        id: Set(group_id),
+        user_id: Set(user_id),
+        created_at: Set(Utc::now()),
+    })
+    .on_conflict(
+        OnConflict::column(sync_client_group::Column::Id)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(&state.db)
+    .await?;
+    let group = sync_client_group::Entity::find_by_id(group_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::internal("client group vanished"))?;
+    if group.user_id != user_id {
+        return Err(AppError::Forbidden(
+            "this client group belongs to another user".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Purges tombstones older than `SYNC_TOMBSTONE_HORIZON_SECS` and raises the horizon to the
+/// newest purged seq, so a cursor from before it is told to reset. Returns the rows purged.
+pub async fn compact(state: &AppState) -> AppResult<u64> {
+    let horizon = chrono::Duration::from_std(state.config.sync_tombstone_horizon)
+        .map_err(AppError::internal)?;
+    let cutoff = Utc::now() - horizon;
+    let txn = crate::db::begin_write(&state.db).await?;
+    let newest: Option<i64> = sync_entity::Entity::find()
+        .select_only()
+        .column_as(sync_entity::Column::Seq.max(), "newest")
+        .filter(sync_entity::Column::Op.eq(Op::Delete.name()))
+        .filter(sync_entity::Column::ChangedAt.lt(cutoff))
+        .into_tuple::<Option<i64>>()
+        .one(&txn)
+        .await?
+        .flatten();
+    let Some(newest) = newest else {
+        txn.commit().await?;
+        return Ok(0);
+    };
+    let purged = sync_entity::Entity::delete_many()
+        .filter(sync_entity::Column::Op.eq(Op::Delete.name()))
+        .filter(sync_entity::Column::Seq.lte(newest))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    let counter = sync_counter::Entity::find_by_id(1)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::internal("sync_counter row missing"))?;
+    if newest > counter.horizon_seq {
+        let mut active: sync_counter::ActiveModel = counter.into();
+        active.horizon_seq = Set(newest);
+        sea_orm::ActiveModelTrait::update(active, &txn).await?;
+    }
+    txn.commit().await?;
+    Ok(purged)
+}

@@ -1,0 +1,425 @@
+//! `pull`: what changed for a device since its cursor. Everything — scopes, changes, acks —
+//! is read in one read-only snapshot (REPEATABLE READ on Postgres, one read transaction on
+//! SQLite), so acks and changes always agree. Pages are bounded by rows and by bytes.
+
+use std::collections::{BTreeSet, HashMap};
+
+use entity::{
+    comment, community, membership, pricing_ballot, pricing_poll, revenue_share_record, suggestion,
+    sync_client, sync_counter, sync_entity, vote,
+};
+use sea_orm::{
+    AccessMode, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, IsolationLevel,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::cursor::{Backfill, Cursor};
+use super::scopes::{self, Scope};
+use super::writer::{EntityKind, Op};
+use super::{MIN_PULL_SCHEMA_VERSION, check_versions, ensure_group};
+use crate::auth::Viewer;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// Rows per page when the client does not say.
+pub const DEFAULT_LIMIT: u64 = 500;
+/// Most rows per page.
+pub const MAX_LIMIT: u64 = 1000;
+/// About how many bytes of rows one page carries at most.
+pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
+
+/// What a pull asks for.
+#[derive(Debug, Clone)]
+pub struct PullRequest {
+    pub client_group_id: Uuid,
+    pub protocol_version: i32,
+    pub schema_version: i32,
+    pub cursor: Option<String>,
+    pub limit: Option<i32>,
+}
+
+/// A scope the device gained or lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeEvent {
+    Added(Scope),
+    Removed(Scope),
+}
+
+/// A synced row as it is now (in the snapshot).
+#[derive(Debug, Clone)]
+pub enum Payload {
+    Suggestion(suggestion::Model),
+    Vote(vote::Model),
+    Ballot(pricing_ballot::Model),
+    Poll(pricing_poll::Model),
+    Comment(comment::Model),
+    Membership(membership::Model),
+    Community(community::Model),
+    RevenueShare(revenue_share_record::Model),
+}
+
+/// One change of the page.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub seq: i64,
+    pub op: Op,
+    pub scope: String,
+    pub kind: EntityKind,
+    pub entity_id: Uuid,
+    pub version: i32,
+    /// None on DELETE.
+    pub payload: Option<Payload>,
+}
+
+/// A page of changes.
+#[derive(Debug, Clone)]
+pub struct PullResult {
+    pub reset: bool,
+    pub scope_events: Vec<ScopeEvent>,
+    pub changes: Vec<Change>,
+    /// `(client id, last mutation id)`.
+    pub acks: Vec<(Uuid, i64)>,
+    pub cursor: String,
+    pub has_more: bool,
+    pub user_id: Uuid,
+}
+
+/// Serves one page of changes to a device of the signed-in user.
+pub async fn pull(
+    state: &AppState,
+    viewer: &Viewer,
+    request: PullRequest,
+) -> AppResult<PullResult> {
+    let user = viewer.require_user()?.clone();
+    check_versions(request.protocol_version, request.schema_version)?;
+    if request.schema_version < MIN_PULL_SCHEMA_VERSION {
+        return Err(AppError::ClientUpgradeRequired(format!(
+            "schemaVersion {} can still push but no longer pull; update the app",
+            request.schema_version
+        )));
+    }
+    let limit = match request.limit {
+        None => DEFAULT_LIMIT,
+        Some(n) if n < 1 || n as u64 > MAX_LIMIT => {
+            return Err(AppError::bad_input("limit", "limit must be 1–1000"));
+        }
+        Some(n) => n as u64,
+    };
+    ensure_group(state, user.id, request.client_group_id).await?;
+
+    let txn = state
+        .db
+        .begin_with_config(
+            Some(IsolationLevel::RepeatableRead),
+            Some(AccessMode::ReadOnly),
+        )
+        .await?;
+    let counter = sync_counter::Entity::find_by_id(1)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::internal("sync_counter row missing"))?;
+    let head = counter.seq;
+    let now_scopes = scopes::held_by(&txn, user.id).await?;
+
+    let decoded = request
+        .cursor
+        .as_deref()
+        .map(|text| Cursor::decode(text, &counter.cursor_key))
+        .transpose()?;
+    let (mut cursor, reset) = match decoded {
+        Some(cursor)
+            if cursor.epoch == counter.epoch
+                && cursor.position.0 <= head
+                && cursor.position.0 >= counter.horizon_seq =>
+        {
+            (cursor, false)
+        }
+        Some(_) => (Cursor::first(&counter.epoch, head), true),
+        None => (Cursor::first(&counter.epoch, head), false),
+    };
+
+    let held: BTreeSet<Scope> = cursor
+        .scopes
+        .iter()
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    let first_sync = cursor.scopes.is_empty() && cursor.position.0 == 0;
+    let mut scope_events = Vec::new();
+    for lost in held.difference(&now_scopes) {
+        scope_events.push(ScopeEvent::Removed(*lost));
+        cursor.backfills.retain(|b| b.scope != lost.to_string());
+    }
+    for gained in now_scopes.difference(&held) {
+        scope_events.push(ScopeEvent::Added(*gained));
+        if !first_sync {
+            cursor.backfills.push(Backfill {
+                scope: gained.to_string(),
+                upto: cursor.position,
+                after: (0, -1),
+            });
+        }
+    }
+    cursor.scopes = now_scopes.iter().map(Scope::to_string).collect();
+
+    let mut page = Page::new(limit);
+    fill_from_backfills(&txn, &mut cursor, &mut page).await?;
+    let mut stream = None;
+    if cursor.backfills.is_empty() {
+        stream = Some(fill_from_stream(&txn, &mut cursor, &mut page).await?);
+    }
+    let has_more = !cursor.backfills.is_empty() || stream.is_some_and(|(more, _)| more);
+
+    // Acks: mutations whose whole transaction lies inside what has now been delivered. While a
+    // backfill runs the stream does not move, and neither do acks.
+    let delivered_through = match stream {
+        _ if !cursor.backfills.is_empty() => cursor.acked,
+        Some((true, Some(next))) if next == cursor.position.0 => cursor.position.0 - 1,
+        Some((true, _)) => cursor.position.0,
+        _ => {
+            cursor.position = cursor.position.max((head, i32::MAX));
+            head
+        }
+    };
+    let mut acks = Vec::new();
+    if delivered_through > cursor.acked {
+        acks = sync_client::Entity::find()
+            .filter(sync_client::Column::ClientGroupId.eq(request.client_group_id))
+            .filter(sync_client::Column::LastMutationSeq.gt(cursor.acked))
+            .filter(sync_client::Column::LastMutationSeq.lte(delivered_through))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.last_mutation_id))
+            .collect();
+        cursor.acked = delivered_through;
+    }
+    let changes = load_payloads(&txn, page.rows).await?;
+    txn.commit().await?;
+    Ok(PullResult {
+        reset,
+        scope_events,
+        changes,
+        acks,
+        cursor: cursor.encode(&counter.cursor_key)?,
+        has_more,
+        user_id: user.id,
+    })
+}
+
+/// The rows of a page being filled, with its budgets.
+struct Page {
+    rows: Vec<sync_entity::Model>,
+    limit: u64,
+    bytes: usize,
+}
+
+impl Page {
+    fn new(limit: u64) -> Self {
+        Page {
+            rows: Vec::new(),
+            limit,
+            bytes: 0,
+        }
+    }
+
+    fn room(&self) -> u64 {
+        self.limit.saturating_sub(self.rows.len() as u64)
+    }
+
+    fn full(&self) -> bool {
+        self.room() == 0 || self.bytes >= MAX_PAGE_BYTES
+    }
+}
+
+/// Serves the oldest backfill first: live rows of a gained scope up to where the stream was.
+async fn fill_from_backfills(
+    txn: &DatabaseTransaction,
+    cursor: &mut Cursor,
+    page: &mut Page,
+) -> AppResult<()> {
+    while !page.full() {
+        let Some(backfill) = cursor.backfills.first_mut() else {
+            return Ok(());
+        };
+        let room = page.room();
+        let rows = sync_entity::Entity::find()
+            .filter(sync_entity::Column::Scope.eq(backfill.scope.as_str()))
+            .filter(sync_entity::Column::Op.eq(Op::Upsert.name()))
+            .filter(after(backfill.after))
+            .filter(at_or_before(backfill.upto))
+            .order_by_asc(sync_entity::Column::Seq)
+            .order_by_asc(sync_entity::Column::OpIndex)
+            .limit(room + 1)
+            .all(txn)
+            .await?;
+        let more = rows.len() as u64 > room;
+        let mut stopped_early = false;
+        for row in rows.into_iter().take(room as usize) {
+            backfill.after = (row.seq, row.op_index);
+            page.bytes += estimate(&row);
+            page.rows.push(row);
+            if page.bytes >= MAX_PAGE_BYTES {
+                stopped_early = true;
+                break;
+            }
+        }
+        if more || stopped_early {
+            return Ok(());
+        }
+        cursor.backfills.remove(0);
+    }
+    Ok(())
+}
+
+/// Serves the change stream after the cursor in `(seq, op_index)` order. Returns whether more
+/// rows follow and the seq of the first row not served.
+async fn fill_from_stream(
+    txn: &DatabaseTransaction,
+    cursor: &mut Cursor,
+    page: &mut Page,
+) -> AppResult<(bool, Option<i64>)> {
+    let scopes: Vec<String> = cursor.scopes.clone();
+    loop {
+        let room = page.room();
+        if room == 0 || page.bytes >= MAX_PAGE_BYTES {
+            let next = next_stream_seq(txn, &scopes, cursor.position).await?;
+            return Ok((next.is_some(), next));
+        }
+        let rows = sync_entity::Entity::find()
+            .filter(sync_entity::Column::Scope.is_in(scopes.iter().map(String::as_str)))
+            .filter(after(cursor.position))
+            .order_by_asc(sync_entity::Column::Seq)
+            .order_by_asc(sync_entity::Column::OpIndex)
+            .limit(room + 1)
+            .all(txn)
+            .await?;
+        let fetched = rows.len() as u64;
+        let mut next = None;
+        for (served, row) in rows.into_iter().enumerate() {
+            if served as u64 == room || page.bytes >= MAX_PAGE_BYTES {
+                next = Some(row.seq);
+                break;
+            }
+            cursor.position = (row.seq, row.op_index);
+            // A first sync never had the rows deleted before it began.
+            if row.op == Op::Delete.name() && row.seq <= cursor.initial_until {
+                continue;
+            }
+            page.bytes += estimate(&row);
+            page.rows.push(row);
+        }
+        if fetched <= room && next.is_none() {
+            return Ok((false, None));
+        }
+        if let Some(next) = next {
+            return Ok((true, Some(next)));
+        }
+        // Only skipped tombstones were fetched: keep filling the page.
+    }
+}
+
+async fn next_stream_seq(
+    txn: &DatabaseTransaction,
+    scopes: &[String],
+    position: (i64, i32),
+) -> AppResult<Option<i64>> {
+    Ok(sync_entity::Entity::find()
+        .filter(sync_entity::Column::Scope.is_in(scopes.iter().map(String::as_str)))
+        .filter(after(position))
+        .order_by_asc(sync_entity::Column::Seq)
+        .order_by_asc(sync_entity::Column::OpIndex)
+        .one(txn)
+        .await?
+        .map(|row| row.seq))
+}
+
+fn after((seq, op_index): (i64, i32)) -> Condition {
+    Condition::any().add(sync_entity::Column::Seq.gt(seq)).add(
+        Condition::all()
+            .add(sync_entity::Column::Seq.eq(seq))
+            .add(sync_entity::Column::OpIndex.gt(op_index)),
+    )
+}
+
+fn at_or_before((seq, op_index): (i64, i32)) -> Condition {
+    Condition::any().add(sync_entity::Column::Seq.lt(seq)).add(
+        Condition::all()
+            .add(sync_entity::Column::Seq.eq(seq))
+            .add(sync_entity::Column::OpIndex.lte(op_index)),
+    )
+}
+
+/// A rough size of a row on the wire, for the page's byte budget.
+fn estimate(row: &sync_entity::Model) -> usize {
+    match EntityKind::parse(&row.entity) {
+        Some(EntityKind::Suggestion) => 1200,
+        Some(EntityKind::Comment) => 800,
+        _ => 300,
+    }
+}
+
+/// Reads the current rows of the page's UPSERTs, in the snapshot, one query per kind.
+async fn load_payloads(
+    txn: &DatabaseTransaction,
+    rows: Vec<sync_entity::Model>,
+) -> AppResult<Vec<Change>> {
+    let ids_of = |kind: EntityKind| -> Vec<Uuid> {
+        rows.iter()
+            .filter(|r| r.op == Op::Upsert.name() && r.entity == kind.name())
+            .map(|r| r.entity_id)
+            .collect()
+    };
+    let mut payloads: HashMap<(EntityKind, Uuid), Payload> = HashMap::new();
+    macro_rules! load {
+        ($kind:expr, $entity:ident, $variant:ident) => {
+            let ids = ids_of($kind);
+            if !ids.is_empty() {
+                for model in $entity::Entity::find()
+                    .filter($entity::Column::Id.is_in(ids))
+                    .all(txn)
+                    .await?
+                {
+                    payloads.insert(($kind, model.id), Payload::$variant(model));
+                }
+            }
+        };
+    }
+    load!(EntityKind::Suggestion, suggestion, Suggestion);
+    load!(EntityKind::Vote, vote, Vote);
+    load!(EntityKind::Ballot, pricing_ballot, Ballot);
+    load!(EntityKind::Poll, pricing_poll, Poll);
+    load!(EntityKind::Comment, comment, Comment);
+    load!(EntityKind::Membership, membership, Membership);
+    load!(EntityKind::Community, community, Community);
+    load!(EntityKind::RevenueShare, revenue_share_record, RevenueShare);
+    let mut changes = Vec::with_capacity(rows.len());
+    for row in rows {
+        let Some(kind) = EntityKind::parse(&row.entity) else {
+            continue;
+        };
+        let op = if row.op == Op::Delete.name() {
+            Op::Delete
+        } else {
+            Op::Upsert
+        };
+        let payload = match op {
+            Op::Upsert => match payloads.get(&(kind, row.entity_id)) {
+                Some(payload) => Some(payload.clone()),
+                // Gone without a tombstone (a cascade): nothing to send.
+                None => continue,
+            },
+            Op::Delete => None,
+        };
+        changes.push(Change {
+            seq: row.seq,
+            op,
+            scope: row.scope,
+            kind,
+            entity_id: row.entity_id,
+            version: row.version,
+            payload,
+        });
+    }
+    Ok(changes)
+}

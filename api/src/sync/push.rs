@@ -1,0 +1,635 @@
+//! `push`: a device's queued mutations, applied at most once each. Every mutation runs in its
+//! own transaction with its ledger row and the client's `lastMutationId` bump; the domain rule
+//! runs inside a savepoint so a permanent failure is recorded (REJECTED, the queue moves on)
+//! without any of its effects, and a transient one rolls everything back and stops the batch.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use entity::{suggestion, sync_client, sync_field_version, sync_mutation_ledger};
+use rust_decimal::Decimal;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Set,
+    TransactionTrait,
+};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::writer::{EntityKind, SyncWriter};
+use super::{check_versions, ensure_group};
+use crate::auth::Viewer;
+use crate::error::{AppError, AppResult};
+use crate::services::pricing_polls::BallotInput;
+use crate::services::suggestions::{NewSuggestion, SuggestionChanges};
+use crate::services::{comments, communities, pricing_polls, suggestions, votes};
+use crate::state::AppState;
+
+/// Most mutations one push may carry.
+pub const MAX_BATCH: usize = 100;
+/// What a client waits before resending after a transient failure.
+pub const RETRY_AFTER_MS: i32 = 1000;
+
+/// The named mutations a device may queue. Arguments of a shipped name never change; a new
+/// shape gets a new name. None of them touches revenue shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MutationName {
+    CreateSuggestion,
+    EditSuggestion,
+    DeleteSuggestion,
+    SetVote,
+    SetBallot,
+    AddComment,
+    JoinCommunity,
+    LeaveCommunity,
+}
+
+impl MutationName {
+    /// The wire name, as stored in the ledger.
+    pub fn name(self) -> &'static str {
+        match self {
+            MutationName::CreateSuggestion => "CREATE_SUGGESTION",
+            MutationName::EditSuggestion => "EDIT_SUGGESTION",
+            MutationName::DeleteSuggestion => "DELETE_SUGGESTION",
+            MutationName::SetVote => "SET_VOTE",
+            MutationName::SetBallot => "SET_BALLOT",
+            MutationName::AddComment => "ADD_COMMENT",
+            MutationName::JoinCommunity => "JOIN_COMMUNITY",
+            MutationName::LeaveCommunity => "LEAVE_COMMUNITY",
+        }
+    }
+}
+
+/// One queued mutation.
+#[derive(Debug, Clone)]
+pub struct ClientMutation {
+    pub id: i64,
+    pub name: MutationName,
+    pub args: Value,
+    /// The seq the device had pulled when it made an edit (field-level merge).
+    pub base_seq: Option<String>,
+    /// Informational only: server time decides.
+    pub client_created_at: Option<DateTime<Utc>>,
+}
+
+/// What a push carries.
+#[derive(Debug, Clone)]
+pub struct PushRequest {
+    pub client_group_id: Uuid,
+    pub client_id: Uuid,
+    pub protocol_version: i32,
+    pub schema_version: i32,
+    pub mutations: Vec<ClientMutation>,
+}
+
+/// How a mutation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Outcome {
+    Applied,
+    Rejected,
+    Conflict,
+}
+
+/// The result of one mutation, as the ledger stores it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MutationResult {
+    pub id: i64,
+    pub outcome: Outcome,
+    #[serde(skip)]
+    pub replayed: bool,
+    pub code: Option<String>,
+    pub message: Option<String>,
+    pub server_values: Option<Value>,
+    pub seq: Option<i64>,
+}
+
+impl MutationResult {
+    fn rejected(id: i64, code: &str, message: impl Into<String>) -> Self {
+        MutationResult {
+            id,
+            outcome: Outcome::Rejected,
+            replayed: false,
+            code: Some(code.to_string()),
+            message: Some(message.into()),
+            server_values: None,
+            seq: None,
+        }
+    }
+}
+
+/// What a push answers.
+#[derive(Debug, Clone)]
+pub struct PushResult {
+    pub last_mutation_id: i64,
+    pub results: Vec<MutationResult>,
+    pub retry_after_ms: Option<i32>,
+}
+
+/// Applies a device's mutations in id order, each at most once.
+pub async fn push(
+    state: &AppState,
+    viewer: &Viewer,
+    request: PushRequest,
+) -> AppResult<PushResult> {
+    let user = viewer.require_user()?.clone();
+    check_versions(request.protocol_version, request.schema_version)?;
+    if request.mutations.len() > MAX_BATCH {
+        return Err(AppError::bad_input(
+            "mutations",
+            format!("a push carries at most {MAX_BATCH} mutations"),
+        ));
+    }
+    ensure_group(state, user.id, request.client_group_id).await?;
+    let mut last = ensure_client(state, request.client_group_id, request.client_id).await?;
+    let mut mutations = request.mutations;
+    mutations.sort_by_key(|m| m.id);
+    let mut results = Vec::new();
+    let mut retry_after_ms = None;
+    for mutation in mutations {
+        let txn = crate::db::begin_write(&state.db).await?;
+        let client = sync_client::Entity::find_by_id(request.client_id)
+            .lock_exclusive()
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AppError::internal("sync client vanished"))?;
+        last = client.last_mutation_id;
+        let hash = args_hash(mutation.name, &mutation.args);
+        if mutation.id <= last {
+            results.push(replay(&txn, request.client_id, &mutation, &hash).await?);
+            txn.commit().await?;
+            continue;
+        }
+        if mutation.id > last + 1 {
+            break;
+        }
+        let mut sync = SyncWriter::for_group(request.client_group_id);
+        let savepoint = txn.begin().await?;
+        let mut result = match run(
+            &savepoint,
+            viewer,
+            &mutation,
+            request.client_group_id,
+            &mut sync,
+        )
+        .await
+        {
+            Ok(result) => {
+                savepoint.commit().await?;
+                result
+            }
+            Err(err) if is_transient(&err) => {
+                drop(savepoint);
+                drop(txn);
+                tracing::warn!(error = %err, mutation = mutation.id, "push stopped by a transient failure");
+                retry_after_ms = Some(RETRY_AFTER_MS);
+                break;
+            }
+            Err(err) => {
+                savepoint.rollback().await?;
+                sync = SyncWriter::for_group(request.client_group_id);
+                let code = rejection_code(&txn, &mutation, &err).await?;
+                MutationResult::rejected(mutation.id, &code, err.to_string())
+            }
+        };
+        let seq = match sync.flush_always(&txn).await {
+            Ok(seq) => seq,
+            Err(err) if is_transient(&err) => {
+                retry_after_ms = Some(RETRY_AFTER_MS);
+                break;
+            }
+            Err(err) => return Err(err),
+        };
+        result.seq = Some(seq);
+        let recorded = record(
+            &txn,
+            request.client_id,
+            &mutation,
+            &hash,
+            &result,
+            client,
+            seq,
+        )
+        .await;
+        match recorded {
+            Ok(()) => {}
+            Err(err) if is_transient(&err) => {
+                retry_after_ms = Some(RETRY_AFTER_MS);
+                break;
+            }
+            Err(err) => return Err(err),
+        }
+        if let Err(err) = txn.commit().await {
+            tracing::warn!(error = %err, "push commit failed");
+            retry_after_ms = Some(RETRY_AFTER_MS);
+            break;
+        }
+        sync.poke(state).await;
+        last = mutation.id;
+        results.push(result);
+    }
+    Ok(PushResult {
+        last_mutation_id: last,
+        results,
+        retry_after_ms,
+    })
+}
+
+/// A mutation id already applied: its stored result, or MUTATION_ID_REUSED when the id now
+/// comes with another name or other arguments.
+async fn replay(
+    txn: &DatabaseTransaction,
+    client_id: Uuid,
+    mutation: &ClientMutation,
+    hash: &str,
+) -> AppResult<MutationResult> {
+    let stored = sync_mutation_ledger::Entity::find_by_id((client_id, mutation.id))
+        .one(txn)
+        .await?;
+    let mut result = match stored {
+        Some(row) if row.name == mutation.name.name() && row.args_hash == hash => {
+            serde_json::from_str::<MutationResult>(&row.result).map_err(AppError::internal)?
+        }
+        Some(_) => MutationResult::rejected(
+            mutation.id,
+            "MUTATION_ID_REUSED",
+            "this mutation id was already used with other arguments; it was not run",
+        ),
+        None => MutationResult::rejected(
+            mutation.id,
+            "MUTATION_ID_REUSED",
+            "this mutation id is already behind the client's lastMutationId",
+        ),
+    };
+    result.replayed = true;
+    Ok(result)
+}
+
+/// Writes the ledger row and moves the client's `lastMutationId` — after the seq was taken.
+async fn record(
+    txn: &DatabaseTransaction,
+    client_id: Uuid,
+    mutation: &ClientMutation,
+    hash: &str,
+    result: &MutationResult,
+    client: sync_client::Model,
+    seq: i64,
+) -> AppResult<()> {
+    sync_mutation_ledger::ActiveModel {
+        client_id: Set(client_id),
+        mutation_id: Set(mutation.id),
+        name: Set(mutation.name.name().to_string()),
+        args_hash: Set(hash.to_string()),
+        outcome: Set(serde_json::to_value(result.outcome)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()),
+        result: Set(serde_json::to_string(result).map_err(AppError::internal)?),
+        seq: Set(Some(seq)),
+        created_at: Set(Utc::now()),
+    }
+    .insert(txn)
+    .await?;
+    let mut active: sync_client::ActiveModel = client.into();
+    active.last_mutation_id = Set(mutation.id);
+    active.last_mutation_seq = Set(seq);
+    active.updated_at = Set(Utc::now());
+    active.update(txn).await?;
+    Ok(())
+}
+
+/// Creates the client on first use; a client id of another group is FORBIDDEN.
+async fn ensure_client(state: &AppState, group_id: Uuid, client_id: Uuid) -> AppResult<i64> {
+    let txn = crate::db::begin_write(&state.db).await?;
+    let client = match sync_client::Entity::find_by_id(client_id).one(&txn).await? {
+        Some(client) => client,
+        None => {
+            sync_client::ActiveModel {
+                id: Set(client_id),
+                client_group_id: Set(group_id),
+                last_mutation_id: Set(0),
+                last_mutation_seq: Set(0),
+                updated_at: Set(Utc::now()),
+            }
+            .insert(&txn)
+            .await?
+        }
+    };
+    txn.commit().await?;
+    if client.client_group_id != group_id {
+        return Err(AppError::Forbidden(
+            "this client belongs to another client group".into(),
+        ));
+    }
+    Ok(client.last_mutation_id)
+}
+
+/// Database trouble is transient (retry later); everything else is a permanent answer.
+fn is_transient(err: &AppError) -> bool {
+    matches!(err, AppError::Unavailable(_) | AppError::Internal(_))
+}
+
+/// The result code of a permanent failure. A missing target that exists as a deleted
+/// suggestion is ENTITY_DELETED: deletes win and ids are never reused.
+async fn rejection_code(
+    txn: &DatabaseTransaction,
+    mutation: &ClientMutation,
+    err: &AppError,
+) -> AppResult<String> {
+    if matches!(err, AppError::NotFound(_) | AppError::Conflict(_))
+        && let Some(target) = suggestion_target(mutation)
+        && suggestion::Entity::find_by_id(target)
+            .one(txn)
+            .await?
+            .is_some_and(|s| s.deleted_at.is_some())
+    {
+        return Ok("ENTITY_DELETED".into());
+    }
+    Ok(match err {
+        AppError::BadUserInput { field: Some(f), .. } if f == "args" => "INVALID_ARGS",
+        other => other.code(),
+    }
+    .to_string())
+}
+
+/// The suggestion a mutation acts on, if any.
+fn suggestion_target(mutation: &ClientMutation) -> Option<Uuid> {
+    let key = match mutation.name {
+        MutationName::CreateSuggestion
+        | MutationName::EditSuggestion
+        | MutationName::DeleteSuggestion => "id",
+        MutationName::SetVote | MutationName::AddComment => "suggestionId",
+        _ => return None,
+    };
+    mutation
+        .args
+        .get(key)
+        .and_then(Value::as_str)
+        .and_then(|id| Uuid::parse_str(id).ok())
+}
+
+/// SHA-256 of the name and the arguments with object keys sorted.
+fn args_hash(name: MutationName, args: &Value) -> String {
+    let canonical = json!([name.name(), canonical(args)]).to_string();
+    let digest = Sha256::digest(canonical.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn canonical(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let sorted: BTreeMap<&String, Value> =
+                map.iter().map(|(k, v)| (k, canonical(v))).collect();
+            serde_json::to_value(sorted).unwrap_or(Value::Null)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The rules behind each name: the same service functions as the GraphQL mutations.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CreateSuggestionArgs {
+    id: Uuid,
+    community_id: Uuid,
+    kind: String,
+    title: String,
+    body: String,
+    #[serde(default)]
+    product_line: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct EditSuggestionArgs {
+    id: Uuid,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    product_line: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct IdArgs {
+    id: Uuid,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SetVoteArgs {
+    suggestion_id: Uuid,
+    value: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct VanWestendorpArgs {
+    too_cheap: Decimal,
+    cheap: Decimal,
+    expensive: Decimal,
+    too_expensive: Decimal,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct GaborGrangerArgs {
+    price: Decimal,
+    would_buy: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SetBallotArgs {
+    poll_id: Uuid,
+    #[serde(default)]
+    choice: Option<Decimal>,
+    #[serde(default)]
+    van_westendorp: Option<VanWestendorpArgs>,
+    #[serde(default)]
+    gabor_granger: Option<Vec<GaborGrangerArgs>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct AddCommentArgs {
+    id: Uuid,
+    suggestion_id: Uuid,
+    body: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CommunityArgs {
+    community_id: Uuid,
+}
+
+fn args<T: DeserializeOwned>(value: &Value) -> AppResult<T> {
+    serde_json::from_value(value.clone())
+        .map_err(|e| AppError::bad_input("args", format!("invalid args: {e}")))
+}
+
+fn invalid_args(message: &str) -> AppError {
+    AppError::bad_input("args", message.to_string())
+}
+
+/// Runs one mutation inside `txn` (a savepoint), recording its changes in `sync`.
+async fn run(
+    txn: &DatabaseTransaction,
+    viewer: &Viewer,
+    mutation: &ClientMutation,
+    client_group: Uuid,
+    sync: &mut SyncWriter,
+) -> AppResult<MutationResult> {
+    let applied = MutationResult {
+        id: mutation.id,
+        outcome: Outcome::Applied,
+        replayed: false,
+        code: None,
+        message: None,
+        server_values: None,
+        seq: None,
+    };
+    match mutation.name {
+        MutationName::CreateSuggestion => {
+            let a: CreateSuggestionArgs = args(&mutation.args)?;
+            let kind = match a.kind.as_str() {
+                "IDEA" => suggestion::Kind::Idea,
+                "COMPLAINT" => suggestion::Kind::Complaint,
+                "BUG" => suggestion::Kind::Bug,
+                _ => return Err(invalid_args("kind must be IDEA, COMPLAINT or BUG")),
+            };
+            let input = NewSuggestion {
+                id: Some(a.id),
+                community_id: a.community_id,
+                kind,
+                title: a.title,
+                body: a.body,
+                product_line: a.product_line,
+            };
+            suggestions::submit_in(txn, viewer, input, sync).await?;
+        }
+        MutationName::EditSuggestion => {
+            let a: EditSuggestionArgs = args(&mutation.args)?;
+            return edit(txn, viewer, mutation, a, client_group, sync, applied).await;
+        }
+        MutationName::DeleteSuggestion => {
+            let a: IdArgs = args(&mutation.args)?;
+            suggestions::delete_in(txn, viewer, a.id, sync).await?;
+        }
+        MutationName::SetVote => {
+            let a: SetVoteArgs = args(&mutation.args)?;
+            let value = match a.value.as_str() {
+                "UP" => entity::vote::Value::Up,
+                "DOWN" => entity::vote::Value::Down,
+                "NONE" => entity::vote::Value::None,
+                _ => return Err(invalid_args("value must be UP, DOWN or NONE")),
+            };
+            votes::cast_in(txn, viewer, a.suggestion_id, value, sync).await?;
+        }
+        MutationName::SetBallot => {
+            let a: SetBallotArgs = args(&mutation.args)?;
+            let input = BallotInput {
+                choice: a.choice,
+                van_westendorp: a
+                    .van_westendorp
+                    .map(|v| [v.too_cheap, v.cheap, v.expensive, v.too_expensive]),
+                gabor_granger: a
+                    .gabor_granger
+                    .map(|list| list.into_iter().map(|g| (g.price, g.would_buy)).collect()),
+            };
+            pricing_polls::cast_ballot_in(txn, viewer, a.poll_id, input, sync).await?;
+        }
+        MutationName::AddComment => {
+            let a: AddCommentArgs = args(&mutation.args)?;
+            comments::add_in(txn, viewer, Some(a.id), a.suggestion_id, &a.body, sync).await?;
+        }
+        MutationName::JoinCommunity => {
+            let a: CommunityArgs = args(&mutation.args)?;
+            communities::join_in(txn, viewer, a.community_id, sync).await?;
+        }
+        MutationName::LeaveCommunity => {
+            let a: CommunityArgs = args(&mutation.args)?;
+            communities::leave_in(txn, viewer, a.community_id, sync).await?;
+        }
+    }
+    Ok(applied)
+}
+
+/// EDIT_SUGGESTION, field by field: a field someone else changed after the device's `baseSeq`
+/// is not applied and comes back in `serverValues` (outcome CONFLICT); the others merge.
+async fn edit(
+    txn: &DatabaseTransaction,
+    viewer: &Viewer,
+    mutation: &ClientMutation,
+    a: EditSuggestionArgs,
+    client_group: Uuid,
+    sync: &mut SyncWriter,
+    applied: MutationResult,
+) -> AppResult<MutationResult> {
+    let base: i64 = match &mutation.base_seq {
+        None => 0,
+        Some(text) => text
+            .parse()
+            .map_err(|_| invalid_args("baseSeq must be a seq from a pull"))?,
+    };
+    let current = suggestions::lock_visible(txn, viewer, a.id).await?;
+    let versions = sync_field_version::Entity::find()
+        .filter(sync_field_version::Column::Entity.eq(EntityKind::Suggestion.name()))
+        .filter(sync_field_version::Column::EntityId.eq(a.id))
+        .all(txn)
+        .await?;
+    let conflicts = |field: &str| {
+        versions
+            .iter()
+            .any(|v| v.field == field && v.seq > base && v.client_group_id != Some(client_group))
+    };
+    let mut changes = SuggestionChanges {
+        title: None,
+        body: None,
+        product_line: None,
+    };
+    let mut server_values = serde_json::Map::new();
+    if let Some(title) = a.title {
+        if conflicts("title") {
+            server_values.insert("title".into(), json!(current.title));
+        } else {
+            changes.title = Some(title);
+        }
+    }
+    if let Some(body) = a.body {
+        if conflicts("body") {
+            server_values.insert("body".into(), json!(current.body));
+        } else {
+            changes.body = Some(body);
+        }
+    }
+    if let Some(product_line) = a.product_line {
+        if conflicts("productLine") {
+            server_values.insert("productLine".into(), json!(current.product_line));
+        } else {
+            changes.product_line = Some(product_line);
+        }
+    }
+    if changes.title.is_some() || changes.body.is_some() || changes.product_line.is_some() {
+        suggestions::edit_in(txn, viewer, a.id, changes, sync).await?;
+    }
+    if server_values.is_empty() {
+        return Ok(applied);
+    }
+    Ok(MutationResult {
+        outcome: Outcome::Conflict,
+        code: Some("CONFLICT".into()),
+        message: Some("another device changed these fields since your last pull".into()),
+        server_values: Some(Value::Object(server_values)),
+        ..applied
+    })
+}

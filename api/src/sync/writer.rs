@@ -1,0 +1,353 @@
+//! `SyncWriter`: the one way a domain write reaches the change index. Every service collects
+//! what it changed here during its transaction; [`SyncWriter::commit`] then takes the next
+//! `seq` as the last thing before COMMIT (under the counter row's lock, so seq order is commit
+//! order), moves each changed row's `sync_entity` entry to that seq, records field versions for
+//! merges, commits, and pokes the affected scopes.
+
+use std::collections::BTreeSet;
+
+use chrono::Utc;
+use entity::{
+    comment, community, membership, pricing_ballot, pricing_poll, revenue_share_record, suggestion,
+    sync_entity, sync_field_version, vote,
+};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, Set, Statement};
+use uuid::Uuid;
+
+use super::scopes::Scope;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// The kinds of synced rows, as `sync_entity.entity` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EntityKind {
+    Community,
+    Membership,
+    Suggestion,
+    Comment,
+    Vote,
+    Poll,
+    Ballot,
+    RevenueShare,
+}
+
+impl EntityKind {
+    /// The stored name.
+    pub fn name(self) -> &'static str {
+        match self {
+            EntityKind::Community => "Community",
+            EntityKind::Membership => "Membership",
+            EntityKind::Suggestion => "Suggestion",
+            EntityKind::Comment => "Comment",
+            EntityKind::Vote => "Vote",
+            EntityKind::Poll => "Poll",
+            EntityKind::Ballot => "Ballot",
+            EntityKind::RevenueShare => "RevenueShare",
+        }
+    }
+
+    /// The kind a stored name stands for.
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            EntityKind::Community,
+            EntityKind::Membership,
+            EntityKind::Suggestion,
+            EntityKind::Comment,
+            EntityKind::Vote,
+            EntityKind::Poll,
+            EntityKind::Ballot,
+            EntityKind::RevenueShare,
+        ]
+        .into_iter()
+        .find(|kind| kind.name() == name)
+    }
+}
+
+/// What happened to a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Upsert,
+    Delete,
+}
+
+impl Op {
+    /// The stored name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Upsert => "UPSERT",
+            Op::Delete => "DELETE",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Change {
+    scope: Scope,
+    kind: EntityKind,
+    id: Uuid,
+    op: Op,
+}
+
+/// The changes of one transaction, waiting for its seq.
+#[derive(Debug, Default)]
+pub struct SyncWriter {
+    changes: Vec<Change>,
+    fields: Vec<(EntityKind, Uuid, &'static str)>,
+    client_group: Option<Uuid>,
+}
+
+/// Rows per multi-row insert (SQLite allows 32 766 bound values).
+const CHUNK: usize = 500;
+
+impl SyncWriter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A writer for a pushed mutation of `client_group` (field versions remember the group, so
+    /// the group's own later edits never conflict with it).
+    pub fn for_group(client_group: Uuid) -> Self {
+        SyncWriter {
+            client_group: Some(client_group),
+            ..Self::default()
+        }
+    }
+
+    /// Records a change; a later change of the same row in this transaction replaces it.
+    pub fn record(&mut self, scope: Scope, kind: EntityKind, id: Uuid, op: Op) {
+        self.changes
+            .retain(|c| !(c.scope == scope && c.kind == kind && c.id == id));
+        self.changes.push(Change {
+            scope,
+            kind,
+            id,
+            op,
+        });
+    }
+
+    /// Records that an editable field changed (for field-level merge).
+    pub fn field_changed(&mut self, kind: EntityKind, id: Uuid, field: &'static str) {
+        if !self.fields.contains(&(kind, id, field)) {
+            self.fields.push((kind, id, field));
+        }
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty() && self.fields.is_empty()
+    }
+
+    /// The scopes this transaction touched.
+    pub fn scopes(&self) -> BTreeSet<Scope> {
+        self.changes.iter().map(|c| c.scope).collect()
+    }
+
+    /// A suggestion: live in its community, or a tombstone once deleted.
+    pub fn suggestion(&mut self, row: &suggestion::Model) {
+        let op = if row.deleted_at.is_some() {
+            Op::Delete
+        } else {
+            Op::Upsert
+        };
+        self.record(
+            Scope::Community(row.community_id),
+            EntityKind::Suggestion,
+            row.id,
+            op,
+        );
+    }
+
+    /// A comment of a suggestion in `community_id`.
+    pub fn comment(&mut self, row: &comment::Model, community_id: Uuid) {
+        let op = if row.deleted_at.is_some() {
+            Op::Delete
+        } else {
+            Op::Upsert
+        };
+        self.record(
+            Scope::Community(community_id),
+            EntityKind::Comment,
+            row.id,
+            op,
+        );
+    }
+
+    /// A user's vote (private to them).
+    pub fn vote(&mut self, row: &vote::Model) {
+        self.record(
+            Scope::User(row.user_id),
+            EntityKind::Vote,
+            row.id,
+            Op::Upsert,
+        );
+    }
+
+    /// A community's own row.
+    pub fn community(&mut self, row: &community::Model) {
+        self.record(
+            Scope::Community(row.id),
+            EntityKind::Community,
+            row.id,
+            Op::Upsert,
+        );
+    }
+
+    /// A membership, private to its user; `removed` when the row is gone.
+    pub fn membership(&mut self, row: &membership::Model, removed: bool) {
+        let op = if removed { Op::Delete } else { Op::Upsert };
+        self.record(Scope::User(row.user_id), EntityKind::Membership, row.id, op);
+    }
+
+    /// A pricing poll, in its community.
+    pub fn poll(&mut self, row: &pricing_poll::Model) {
+        self.record(
+            Scope::Community(row.community_id),
+            EntityKind::Poll,
+            row.id,
+            Op::Upsert,
+        );
+    }
+
+    /// A ballot, private to its user.
+    pub fn ballot(&mut self, row: &pricing_ballot::Model) {
+        self.record(
+            Scope::User(row.user_id),
+            EntityKind::Ballot,
+            row.id,
+            Op::Upsert,
+        );
+    }
+
+    /// A revenue-share record: for its beneficiary, and for the admins of the community of
+    /// the adopted suggestion.
+    pub fn revenue_share(&mut self, row: &revenue_share_record::Model, community_id: Uuid) {
+        self.record(
+            Scope::User(row.beneficiary_id),
+            EntityKind::RevenueShare,
+            row.id,
+            Op::Upsert,
+        );
+        self.record(
+            Scope::Admin(community_id),
+            EntityKind::RevenueShare,
+            row.id,
+            Op::Upsert,
+        );
+    }
+
+    /// Takes the next seq and writes the change index, inside `txn`; the caller commits right
+    /// after. Returns the seq, or `None` when nothing was recorded (no seq is taken then).
+    pub async fn flush(&mut self, txn: &DatabaseTransaction) -> AppResult<Option<i64>> {
+        if self.is_empty() {
+            return Ok(None);
+        }
+        self.flush_always(txn).await.map(Some)
+    }
+
+    /// Like [`flush`](Self::flush), but takes a seq even when nothing was recorded: a pushed
+    /// mutation always gets one, so its ack is ordered with the changes around it.
+    pub async fn flush_always(&mut self, txn: &DatabaseTransaction) -> AppResult<i64> {
+        let seq = next_seq(txn).await?;
+        let now = Utc::now();
+        let rows: Vec<sync_entity::ActiveModel> = self
+            .changes
+            .iter()
+            .enumerate()
+            .map(|(index, change)| sync_entity::ActiveModel {
+                scope: Set(change.scope.to_string()),
+                entity: Set(change.kind.name().to_string()),
+                entity_id: Set(change.id),
+                seq: Set(seq),
+                op_index: Set(index as i32),
+                op: Set(change.op.name().to_string()),
+                version: Set(1),
+                changed_at: Set(now),
+            })
+            .collect();
+        for chunk in rows.chunks(CHUNK) {
+            sync_entity::Entity::insert_many(chunk.to_vec())
+                .on_conflict(
+                    OnConflict::columns([
+                        sync_entity::Column::Scope,
+                        sync_entity::Column::Entity,
+                        sync_entity::Column::EntityId,
+                    ])
+                    .update_columns([
+                        sync_entity::Column::Seq,
+                        sync_entity::Column::OpIndex,
+                        sync_entity::Column::Op,
+                        sync_entity::Column::ChangedAt,
+                    ])
+                    .value(
+                        sync_entity::Column::Version,
+                        Expr::col((sync_entity::Entity, sync_entity::Column::Version)).add(1),
+                    )
+                    .to_owned(),
+                )
+                .exec_without_returning(txn)
+                .await?;
+        }
+        let fields: Vec<sync_field_version::ActiveModel> = self
+            .fields
+            .iter()
+            .map(|(kind, id, field)| sync_field_version::ActiveModel {
+                entity: Set(kind.name().to_string()),
+                entity_id: Set(*id),
+                field: Set((*field).to_string()),
+                seq: Set(seq),
+                client_group_id: Set(self.client_group),
+            })
+            .collect();
+        for chunk in fields.chunks(CHUNK) {
+            sync_field_version::Entity::insert_many(chunk.to_vec())
+                .on_conflict(
+                    OnConflict::columns([
+                        sync_field_version::Column::Entity,
+                        sync_field_version::Column::EntityId,
+                        sync_field_version::Column::Field,
+                    ])
+                    .update_columns([
+                        sync_field_version::Column::Seq,
+                        sync_field_version::Column::ClientGroupId,
+                    ])
+                    .to_owned(),
+                )
+                .exec_without_returning(txn)
+                .await?;
+        }
+        Ok(seq)
+    }
+
+    /// Flushes, commits `txn`, and pokes the scopes it touched. Returns the seq taken.
+    pub async fn commit(
+        mut self,
+        txn: DatabaseTransaction,
+        state: &AppState,
+    ) -> AppResult<Option<i64>> {
+        let seq = self.flush(&txn).await?;
+        txn.commit().await?;
+        self.poke(state).await;
+        Ok(seq)
+    }
+
+    /// Tells `syncPoke` subscribers of the touched scopes to pull (after commit).
+    pub async fn poke(&self, state: &AppState) {
+        for scope in self.scopes() {
+            state.events.sync_poke(&state.db, scope).await;
+        }
+    }
+}
+
+/// `UPDATE sync_counter SET seq = seq + 1 RETURNING seq`: the row stays locked until the
+/// transaction ends, so no transaction that commits later can hold a smaller seq.
+async fn next_seq(txn: &DatabaseTransaction) -> AppResult<i64> {
+    let row = txn
+        .query_one_raw(Statement::from_string(
+            txn.get_database_backend(),
+            "UPDATE sync_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq",
+        ))
+        .await?
+        .ok_or_else(|| AppError::internal("sync_counter row missing"))?;
+    Ok(row.try_get::<i64>("", "seq")?)
+}
