@@ -395,6 +395,8 @@ pub async fn seed(state: &AppState, size: DemoSize) -> AppResult<DemoReport> {
             .await?;
         }
     }
+    // Bulk inserts bypass the services: put every row into the sync change index at once.
+    crate::sync::reindex(state).await?;
     Ok(DemoReport {
         communities,
         users: fan_ids.len() + 1,

@@ -15,7 +15,10 @@ pub mod scopes;
 pub mod writer;
 
 use chrono::Utc;
-use entity::{sync_client_group, sync_counter, sync_entity};
+use entity::{
+    comment, community, membership, pricing_ballot, pricing_poll, suggestion, sync_client_group,
+    sync_counter, sync_entity, vote,
+};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use uuid::Uuid;
@@ -116,4 +119,57 @@ pub async fn compact(state: &AppState) -> AppResult<u64> {
     }
     txn.commit().await?;
     Ok(purged)
+}
+
+/// Rows per transaction of a reindex.
+const REINDEX_CHUNK: usize = 5000;
+
+/// Puts every live row into the change index (for data written in bulk outside the services,
+/// such as the demo seed). Rows already indexed move to a new seq, which devices simply pull
+/// again. Returns the index entries written.
+pub async fn reindex(state: &AppState) -> AppResult<u64> {
+    let db = &state.db;
+    let mut all = SyncWriter::new();
+    for row in community::Entity::find().all(db).await? {
+        all.community(&row);
+    }
+    for row in membership::Entity::find().all(db).await? {
+        all.membership(&row, false);
+    }
+    let mut community_of = std::collections::HashMap::new();
+    for row in suggestion::Entity::find()
+        .filter(suggestion::Column::DeletedAt.is_null())
+        .all(db)
+        .await?
+    {
+        community_of.insert(row.id, row.community_id);
+        all.suggestion(&row);
+    }
+    for row in comment::Entity::find()
+        .filter(comment::Column::DeletedAt.is_null())
+        .all(db)
+        .await?
+    {
+        if let Some(community_id) = community_of.get(&row.suggestion_id) {
+            all.comment(&row, *community_id);
+        }
+    }
+    for row in vote::Entity::find().all(db).await? {
+        if community_of.contains_key(&row.suggestion_id) {
+            all.vote(&row);
+        }
+    }
+    for row in pricing_poll::Entity::find().all(db).await? {
+        all.poll(&row);
+    }
+    for row in pricing_ballot::Entity::find().all(db).await? {
+        all.ballot(&row);
+    }
+    let mut written = 0;
+    for chunk in all.split(REINDEX_CHUNK) {
+        written += chunk.len() as u64;
+        let txn = crate::db::begin_write(db).await?;
+        chunk.commit(txn, state).await?;
+    }
+    Ok(written)
 }

@@ -4,7 +4,7 @@
 //! order), moves each changed row's `sync_entity` entry to that seq, records field versions for
 //! merges, commits, and pokes the affected scopes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::Utc;
 use entity::{
@@ -93,6 +93,7 @@ struct Change {
 #[derive(Debug, Default)]
 pub struct SyncWriter {
     changes: Vec<Change>,
+    positions: HashMap<(Scope, EntityKind, Uuid), usize>,
     fields: Vec<(EntityKind, Uuid, &'static str)>,
     client_group: Option<Uuid>,
 }
@@ -114,16 +115,20 @@ impl SyncWriter {
         }
     }
 
-    /// Records a change; a later change of the same row in this transaction replaces it.
+    /// Records a change; a later change of the same row in this transaction replaces its op.
     pub fn record(&mut self, scope: Scope, kind: EntityKind, id: Uuid, op: Op) {
-        self.changes
-            .retain(|c| !(c.scope == scope && c.kind == kind && c.id == id));
-        self.changes.push(Change {
-            scope,
-            kind,
-            id,
-            op,
-        });
+        match self.positions.get(&(scope, kind, id)) {
+            Some(&index) => self.changes[index].op = op,
+            None => {
+                self.positions.insert((scope, kind, id), self.changes.len());
+                self.changes.push(Change {
+                    scope,
+                    kind,
+                    id,
+                    op,
+                });
+            }
+        }
     }
 
     /// Records that an editable field changed (for field-level merge).
@@ -131,6 +136,25 @@ impl SyncWriter {
         if !self.fields.contains(&(kind, id, field)) {
             self.fields.push((kind, id, field));
         }
+    }
+
+    /// How many row changes were recorded.
+    pub fn len(&self) -> usize {
+        self.changes.len()
+    }
+
+    /// Splits into writers of at most `size` changes each (for bulk reindexing).
+    pub fn split(self, size: usize) -> Vec<SyncWriter> {
+        self.changes
+            .chunks(size.max(1))
+            .map(|chunk| {
+                let mut writer = SyncWriter::new();
+                for change in chunk {
+                    writer.record(change.scope, change.kind, change.id, change.op);
+                }
+                writer
+            })
+            .collect()
     }
 
     /// Whether nothing was recorded.
