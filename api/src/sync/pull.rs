@@ -122,19 +122,18 @@ pub async fn pull(
     let head = counter.seq;
     let now_scopes = scopes::held_by(&txn, user.id).await?;
 
-    let decoded = request
-        .cursor
-        .as_deref()
-        .map(|text| Cursor::decode(text, &counter.cursor_key))
-        .transpose()?;
+    let decoded = match request.cursor.as_deref() {
+        None => None,
+        Some(text) if Cursor::claimed_epoch(text)? != counter.epoch => Some(None),
+        Some(text) => Some(Some(Cursor::decode(text, &counter.cursor_key)?)),
+    };
     let (mut cursor, reset) = match decoded {
-        Some(cursor)
-            if cursor.epoch == counter.epoch
-                && cursor.position.0 <= head
-                && cursor.position.0 >= counter.horizon_seq =>
+        Some(Some(cursor))
+            if cursor.position.0 <= head && cursor.position.0 >= counter.horizon_seq =>
         {
             (cursor, false)
         }
+        // Another database's cursor, one ahead of the head, or one older than the horizon.
         Some(_) => (Cursor::first(&counter.epoch, head), true),
         None => (Cursor::first(&counter.epoch, head), false),
     };

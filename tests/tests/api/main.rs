@@ -15,5 +15,8 @@ mod schema;
 mod subscriptions;
 mod suggestions;
 mod support;
+mod sync;
+mod sync_client;
+mod sync_properties;
 mod tokens;
 mod votes;
