@@ -88,6 +88,13 @@ pub async fn compact(state: &AppState) -> AppResult<u64> {
         .map_err(AppError::internal)?;
     let cutoff = Utc::now() - horizon;
     let txn = crate::db::begin_write(&state.db).await?;
+    // The counter first, as every writer takes it last: no writer can then be waiting on it
+    // while holding a tombstone this purge deletes.
+    let counter = sync_counter::Entity::find_by_id(1)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::internal("sync_counter row missing"))?;
     let newest: Option<i64> = sync_entity::Entity::find()
         .select_only()
         .column_as(sync_entity::Column::Seq.max(), "newest")
@@ -107,11 +114,6 @@ pub async fn compact(state: &AppState) -> AppResult<u64> {
         .exec(&txn)
         .await?
         .rows_affected;
-    let counter = sync_counter::Entity::find_by_id(1)
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::internal("sync_counter row missing"))?;
     if newest > counter.horizon_seq {
         let mut active: sync_counter::ActiveModel = counter.into();
         active.horizon_seq = Set(newest);

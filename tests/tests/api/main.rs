@@ -17,6 +17,7 @@ mod suggestions;
 mod support;
 mod sync;
 mod sync_client;
+mod sync_index;
 mod sync_properties;
 mod tokens;
 mod votes;
