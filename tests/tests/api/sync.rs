@@ -2036,3 +2036,33 @@ async fn a_push_pokes_the_devices_that_hold_its_scope_and_no_others() {
         "a device without the scope was poked: {later:?}"
     );
 }
+
+#[tokio::test]
+async fn a_push_on_one_replica_pokes_a_device_subscribed_on_another() {
+    if !on_postgres() {
+        // Replicas fan out through Postgres LISTEN/NOTIFY; SQLite runs a single server.
+        return;
+    }
+    let s = scene().await;
+    let app = &s.app;
+    let replica = app.replica(&[]).await;
+    let mut bobs = SyncClient::new(&s.bob);
+    bobs.pull_all(&replica, 100).await;
+
+    let mut socket = connect(&replica, &s.bob).await;
+    support::subscribe(&mut socket, "1", POKE, &bobs.client_group_id).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+
+    let mut alices = SyncClient::new(&s.alice);
+    let id = new_id();
+    alices.queue(
+        "CREATE_SUGGESTION",
+        idea(&id, &s.community, "Across replicas"),
+    );
+    assert_eq!(summary(&alices.push(app).await), ["1 APPLIED"]);
+
+    let poke = support::next_data(&mut socket, "1", "syncPoke").await;
+    assert_eq!(poke, true);
+    bobs.pull_all(&replica, 100).await;
+    assert!(bobs.entity("Suggestion", &id).is_some());
+}
