@@ -123,6 +123,23 @@ pub async fn compact(state: &AppState) -> AppResult<u64> {
     Ok(purged)
 }
 
+/// Indexes a database that holds data written before sync existed (the sequence has never
+/// moved, yet there are communities): run at startup, so an upgraded deployment's devices
+/// receive everything. A database already in sync, or an empty one, is left alone.
+pub async fn index_existing_data(state: &AppState) -> AppResult<u64> {
+    use sea_orm::PaginatorTrait;
+    let counter = sync_counter::Entity::find_by_id(1)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::internal("sync_counter row missing"))?;
+    if counter.seq > 0 || community::Entity::find().count(&state.db).await? == 0 {
+        return Ok(0);
+    }
+    let written = reindex(state).await?;
+    tracing::info!(written, "indexed data written before sync for pull");
+    Ok(written)
+}
+
 /// Rows per transaction of a reindex.
 const REINDEX_CHUNK: usize = 5000;
 

@@ -10,7 +10,7 @@ use entity::{
     comment, community, idea_reward, membership, pricing_ballot, pricing_poll,
     revenue_share_record, suggestion, sync_entity, vote,
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -236,4 +236,53 @@ async fn every_visible_row_written_through_graphql_is_in_the_change_index() {
     );
     assert!(tombstones.iter().any(|t| t.entity == "Comment"));
     assert!(tombstones.iter().any(|t| t.entity == "Vote"));
+}
+
+#[tokio::test]
+async fn data_written_before_sync_existed_is_indexed_when_the_server_starts() {
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("owner").await;
+    let community = create_community(&app, &owner, "fans", "PUBLIC").await;
+    let alice = member(&app, "alice", &community).await;
+    let idea = submit(&app, &alice, &community, "Older than sync").await;
+    // A database from before the sync migrations: no index, a sequence that never moved.
+    for sql in ["DELETE FROM sync_entity", "UPDATE sync_counter SET seq = 0"] {
+        app.state
+            .db
+            .execute_unprepared(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    assert!(indexed(&app).await.is_empty());
+
+    let restarted = app.replica(&[]).await;
+    let index = indexed(&restarted).await;
+    let missing: Vec<Key> = expected(&restarted)
+        .await
+        .into_iter()
+        .filter(|(scope, kind, id)| !index.contains(&(scope.clone(), kind.to_string(), *id)))
+        .collect();
+    assert!(missing.is_empty(), "not indexed at startup: {missing:?}");
+
+    let pulled = restarted
+        .graphql(
+            "query($i: PullInput!) { pull(input: $i) { hasMore changes { ... on SuggestionChange { entityId } } } }",
+            json!({ "i": { "clientGroupId": new_id(), "protocolVersion": 1, "schemaVersion": 2 } }),
+            auth(&alice),
+        )
+        .await;
+    let ids: Vec<&str> = ok(&pulled, "pull")["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["entityId"].as_str())
+        .collect();
+    assert_eq!(ids, [idea.as_str()]);
+
+    // A database already in sync is not indexed again: the sequence stays where it is.
+    let seq = "SELECT seq FROM sync_counter";
+    let before = restarted.sql_strings(seq).await;
+    assert_ne!(before, ["0"]);
+    let again = restarted.replica(&[]).await;
+    assert_eq!(again.sql_strings(seq).await, before);
 }
