@@ -76,7 +76,8 @@ pub struct PushInput {
     pub schema_version: i32,
     /// At most 100.
     pub mutations: Vec<ClientMutationInput>,
-    /// Accepted for compatibility; the server keeps its ledger.
+    /// The highest mutation id whose ack this client has seen: the server may then forget
+    /// those results (a replay of them still never runs).
     pub acked_through: Option<i32>,
 }
 
@@ -479,6 +480,7 @@ impl SyncMutation {
             client_id: parse_id("clientId", &input.client_id).extend()?,
             protocol_version: input.protocol_version,
             schema_version: input.schema_version,
+            acked_through: input.acked_through.map(i64::from),
             mutations: input
                 .mutations
                 .into_iter()

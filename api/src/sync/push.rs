@@ -82,6 +82,8 @@ pub struct PushRequest {
     pub protocol_version: i32,
     pub schema_version: i32,
     pub mutations: Vec<ClientMutation>,
+    /// The client has seen the acks through this id: their ledger rows may go.
+    pub acked_through: Option<i64>,
 }
 
 /// How a mutation ended.
@@ -145,6 +147,9 @@ pub async fn push(
     }
     ensure_group(state, user.id, request.client_group_id).await?;
     let mut last = ensure_client(state, request.client_group_id, request.client_id).await?;
+    if let Some(acked) = request.acked_through {
+        release_acked(state, request.client_id, acked.min(last)).await?;
+    }
     let mut mutations = request.mutations;
     mutations.sort_by_key(|m| m.id);
     let mut results = Vec::new();
@@ -261,7 +266,8 @@ async fn replay(
         None => MutationResult::rejected(
             mutation.id,
             "MUTATION_ID_REUSED",
-            "this mutation id is already behind the client's lastMutationId",
+            "this mutation id is behind the client's lastMutationId and its result was released \
+             by ackedThrough; it was not run",
         ),
     };
     result.replayed = true;
@@ -298,6 +304,17 @@ async fn record(
     active.last_mutation_seq = Set(seq);
     active.updated_at = Set(Utc::now());
     active.update(txn).await?;
+    Ok(())
+}
+
+/// Forgets the stored results of mutations the client has seen acked (ids ≤ `through`, never
+/// beyond its `lastMutationId`): the ledger stays as small as the unacknowledged queue.
+async fn release_acked(state: &AppState, client_id: Uuid, through: i64) -> AppResult<()> {
+    sync_mutation_ledger::Entity::delete_many()
+        .filter(sync_mutation_ledger::Column::ClientId.eq(client_id))
+        .filter(sync_mutation_ledger::Column::MutationId.lte(through))
+        .exec(&state.db)
+        .await?;
     Ok(())
 }
 

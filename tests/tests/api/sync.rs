@@ -2066,3 +2066,66 @@ async fn a_push_on_one_replica_pokes_a_device_subscribed_on_another() {
     bobs.pull_all(&replica, 100).await;
     assert!(bobs.entity("Suggestion", &id).is_some());
 }
+
+#[tokio::test]
+async fn acked_results_are_released_and_their_ids_still_never_run_again() {
+    let s = scene().await;
+    let app = &s.app;
+    let group = new_id();
+    let client = new_id();
+    let ids: Vec<String> = (0..3).map(|_| new_id()).collect();
+    let mutations: Vec<Value> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            json!({ "id": i + 1, "name": "CREATE_SUGGESTION",
+                    "args": idea(id, &s.community, &format!("Idea number {i}")) })
+        })
+        .collect();
+    let push = |mutations: Vec<Value>, acked: Option<i64>| {
+        json!({ "input": {
+            "clientGroupId": group, "clientId": client, "protocolVersion": 1,
+            "schemaVersion": 2, "mutations": mutations, "ackedThrough": acked,
+        } })
+    };
+    let first = app
+        .graphql(PUSH, push(mutations.clone(), None), auth(&s.alice))
+        .await;
+    assert_eq!(
+        summary(ok(&first, "push")),
+        ["1 APPLIED", "2 APPLIED", "3 APPLIED"]
+    );
+    assert_eq!(app.count("sync_mutation_ledger").await, 3);
+
+    // The client saw the acks through 2: those results go, 3's stays.
+    let released = app
+        .graphql(PUSH, push(Vec::new(), Some(2)), auth(&s.alice))
+        .await;
+    assert_eq!(ok(&released, "push")["lastMutationId"], 3);
+    assert_eq!(app.count("sync_mutation_ledger").await, 1);
+    let suggestions = app.count("suggestion").await;
+
+    // A faulty client acks through 9 (capped at lastMutationId 3, releasing everything) and
+    // replays all three: none runs again.
+    let replay = app
+        .graphql(PUSH, push(mutations, Some(9)), auth(&s.alice))
+        .await;
+    let replay = ok(&replay, "push");
+    assert_eq!(
+        summary(replay),
+        [
+            "1 REJECTED MUTATION_ID_REUSED",
+            "2 REJECTED MUTATION_ID_REUSED",
+            "3 REJECTED MUTATION_ID_REUSED"
+        ]
+    );
+    assert!(
+        replay["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["replayed"] == true)
+    );
+    assert_eq!(app.count("suggestion").await, suggestions);
+    assert_eq!(app.count("sync_mutation_ledger").await, 0);
+}
