@@ -184,6 +184,18 @@ pub struct SyncedBallot {
     pub model: pricing_ballot::Model,
 }
 
+impl From<pricing_ballot::Model> for SyncedBallot {
+    fn from(model: pricing_ballot::Model) -> Self {
+        SyncedBallot {
+            id: ID(model.id.to_string()),
+            poll_id: ID(model.poll_id.to_string()),
+            user_id: ID(model.user_id.to_string()),
+            updated_at: model.updated_at,
+            model,
+        }
+    }
+}
+
 #[ComplexObject]
 impl SyncedBallot {
     /// CHOICE polls: the chosen price.
@@ -323,70 +335,39 @@ impl From<pull::Change> for Change {
             version: change.version,
         };
         use sync_core::EntityKind as K;
-        let payload = change.payload;
+        // The change type of each kind, with its entity when the payload is of that kind.
+        macro_rules! change {
+            ($variant:ident, $change:ident, $payload:ident, $convert:expr) => {
+                Change::$variant($change::new(
+                    header,
+                    match change.payload {
+                        Some(Payload::$payload(m)) => Some($convert(m)),
+                        _ => None,
+                    },
+                ))
+            };
+        }
         match change.kind {
-            K::Suggestion => Change::Suggestion(SuggestionChange::new(
-                header,
-                match payload {
-                    Some(Payload::Suggestion(m)) => Some(m.into()),
-                    _ => None,
-                },
-            )),
-            K::Vote => Change::Vote(VoteChange::new(
-                header,
-                match payload {
-                    Some(Payload::Vote(m)) => Some(m.into()),
-                    _ => None,
-                },
-            )),
-            K::Ballot => Change::Ballot(BallotChange::new(
-                header,
-                match payload {
-                    Some(Payload::Ballot(m)) => Some(SyncedBallot {
-                        id: ID(m.id.to_string()),
-                        poll_id: ID(m.poll_id.to_string()),
-                        user_id: ID(m.user_id.to_string()),
-                        updated_at: m.updated_at,
-                        model: m,
-                    }),
-                    _ => None,
-                },
-            )),
-            K::Poll => Change::Poll(PollChange::new(
-                header,
-                match payload {
-                    Some(Payload::Poll(m)) => Some(m.into()),
-                    _ => None,
-                },
-            )),
-            K::Comment => Change::Comment(CommentChange::new(
-                header,
-                match payload {
-                    Some(Payload::Comment(m)) => Some(m.into()),
-                    _ => None,
-                },
-            )),
-            K::Membership => Change::Membership(MembershipChange::new(
-                header,
-                match payload {
-                    Some(Payload::Membership(m)) => Some(m.into()),
-                    _ => None,
-                },
-            )),
-            K::Community => Change::Community(CommunityChange::new(
-                header,
-                match payload {
-                    Some(Payload::Community(m)) => Some(m.into()),
-                    _ => None,
-                },
-            )),
-            K::RevenueShare => Change::RevenueShare(RevenueShareChange::new(
-                header,
-                match payload {
-                    Some(Payload::RevenueShare(m)) => Some(m.into()),
-                    _ => None,
-                },
-            )),
+            K::Suggestion => change!(Suggestion, SuggestionChange, Suggestion, Suggestion::from),
+            K::Vote => change!(Vote, VoteChange, Vote, SyncedVote::from),
+            K::Ballot => change!(Ballot, BallotChange, Ballot, SyncedBallot::from),
+            K::Poll => change!(Poll, PollChange, Poll, PricingPoll::from),
+            K::Comment => change!(Comment, CommentChange, Comment, SyncedComment::from),
+            K::Membership => {
+                change!(
+                    Membership,
+                    MembershipChange,
+                    Membership,
+                    SyncedMembership::from
+                )
+            }
+            K::Community => change!(Community, CommunityChange, Community, Community::from),
+            K::RevenueShare => change!(
+                RevenueShare,
+                RevenueShareChange,
+                RevenueShare,
+                RevenueShareRecord::from
+            ),
         }
     }
 }
