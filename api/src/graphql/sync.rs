@@ -519,26 +519,30 @@ impl SyncSubscription {
         let group: Uuid = parse_id("clientGroupId", &client_group_id).extend()?;
         let receiver = state.events.subscribe();
         sync_core::ensure_group(state, user, group).await.extend()?;
+        let held = sync_core::scopes::held_by(&state.db, user).await.extend()?;
         let state = state.clone();
+        // The scopes are read once and again only when the user's own scope changes (a
+        // membership came or went) or events were missed — not on every event.
         Ok(async_graphql::futures_util::stream::unfold(
-            (receiver, state),
-            move |(mut receiver, state)| async move {
+            (receiver, state, held),
+            move |(mut receiver, state, mut held)| async move {
                 use tokio::sync::broadcast::error::RecvError;
                 loop {
-                    let scope = match receiver.recv().await {
-                        Ok(Event::Sync(scope)) => Some(scope),
+                    let refresh = match receiver.recv().await {
+                        Ok(Event::Sync(scope)) if scope == sync_core::Scope::User(user) => true,
+                        Ok(Event::Sync(scope)) if held.contains(&scope) => false,
                         Ok(_) => continue,
-                        Err(RecvError::Lagged(_)) => None,
+                        // A lag may have hidden a poke: read the scopes again and poke anyway.
+                        Err(RecvError::Lagged(_)) => true,
                         Err(RecvError::Closed) => return None,
                     };
-                    let held = match sync_core::scopes::held_by(&state.db, user).await {
-                        Ok(held) => held,
-                        Err(err) => return Some((Err(err.extend()), (receiver, state))),
-                    };
-                    // A lag may have hidden a poke: poke anyway.
-                    if scope.is_none_or(|scope| held.contains(&scope)) {
-                        return Some((Ok(true), (receiver, state)));
+                    if refresh {
+                        match sync_core::scopes::held_by(&state.db, user).await {
+                            Ok(now) => held = now,
+                            Err(err) => return Some((Err(err.extend()), (receiver, state, held))),
+                        }
                     }
+                    return Some((Ok(true), (receiver, state, held)));
                 }
             },
         ))

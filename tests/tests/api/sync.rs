@@ -2129,3 +2129,35 @@ async fn acked_results_are_released_and_their_ids_still_never_run_again() {
     assert_eq!(app.count("suggestion").await, suggestions);
     assert_eq!(app.count("sync_mutation_ledger").await, 0);
 }
+
+#[tokio::test]
+async fn a_device_is_poked_for_a_community_it_joined_after_subscribing() {
+    let s = scene().await;
+    let app = &s.app;
+    let carol = app.sign_up("carol").await;
+    let mut carols = SyncClient::new(&carol);
+    carols.pull_all(app, 100).await;
+    let mut socket = connect(app, &carol).await;
+    support::subscribe(&mut socket, "1", POKE, &carols.client_group_id).await;
+
+    carols.queue("JOIN_COMMUNITY", json!({ "communityId": s.community }));
+    assert_eq!(summary(&carols.push(app).await), ["1 APPLIED"]);
+    assert_eq!(support::next_data(&mut socket, "1", "syncPoke").await, true);
+    carols.pull_all(app, 100).await;
+    // The join pokes twice (her membership, the community's member count): let them pass.
+    while tokio::time::timeout(Duration::from_millis(500), receive(&mut socket))
+        .await
+        .is_ok()
+    {}
+
+    let mut alices = SyncClient::new(&s.alice);
+    let id = new_id();
+    alices.queue(
+        "CREATE_SUGGESTION",
+        idea(&id, &s.community, "After the join"),
+    );
+    alices.push(app).await;
+    assert_eq!(support::next_data(&mut socket, "1", "syncPoke").await, true);
+    carols.pull_all(app, 100).await;
+    assert!(carols.entity("Suggestion", &id).is_some());
+}
