@@ -141,6 +141,11 @@ pub async fn set_role(
     active.updated_at = Set(Utc::now());
     let user = active.update(&txn).await?;
     txn.commit().await?;
+    // The role decides `admin:` sync scopes: the user's devices should pull now.
+    state
+        .events
+        .sync_poke(&state.db, crate::sync::Scope::User(user.id))
+        .await;
     Ok(user)
 }
 

@@ -2161,3 +2161,38 @@ async fn a_device_is_poked_for_a_community_it_joined_after_subscribing() {
     carols.pull_all(app, 100).await;
     assert!(carols.entity("Suggestion", &id).is_some());
 }
+
+#[tokio::test]
+async fn promotion_to_admin_pokes_the_user_and_adds_the_admin_scopes() {
+    let s = scene().await;
+    let app = &s.app;
+    let root = app.admin("root").await;
+    let mut alices = SyncClient::new(&s.alice);
+    alices.pull_all(app, 100).await;
+    let mut socket = connect(app, &s.alice).await;
+    support::subscribe(&mut socket, "1", POKE, &alices.client_group_id).await;
+
+    let promoted = app
+        .graphql(
+            "mutation($id: ID!) { setUserRole(userId: $id, role: ADMIN) { role } }",
+            json!({ "id": s.alice.id }),
+            auth(&root),
+        )
+        .await;
+    assert_eq!(ok(&promoted, "setUserRole")["role"], "ADMIN");
+    assert_eq!(support::next_data(&mut socket, "1", "syncPoke").await, true);
+
+    let pages = alices.pull_all(app, 100).await;
+    let added: Vec<&Value> = pages
+        .iter()
+        .flat_map(|page| page["scopeEvents"].as_array().unwrap().iter())
+        .filter(|event| event["kind"] == "ADDED")
+        .collect();
+    assert_eq!(
+        added
+            .iter()
+            .map(|e| e["scope"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        [format!("admin:{}", s.community)]
+    );
+}
