@@ -1,9 +1,8 @@
 //! Finance exports: `GET /exports/revenue-shares.csv` as CSV, one row per revenue-share record
-//! (reversals included), oldest first. The query string is parsed here, the rows come from the
-//! revenue-shares service page by page, and the body streams, so an export of any size holds
-//! one page in memory.
+//! (reversals included), oldest first. `http.rs` hands over the query parameters; they are
+//! checked here, the rows come from the revenue-shares service page by page, and the body
+//! streams, so an export of any size holds one page in memory.
 
-use actix_web::web::Bytes;
 use chrono::{DateTime, Utc};
 use entity::revenue_share_record::Status;
 use futures_util::Stream;
@@ -42,17 +41,17 @@ pub const REVENUE_SHARE_COLUMNS: [&str; 19] = [
 /// Records fetched per page of the stream.
 const PAGE_ROWS: i32 = 100;
 
+/// The query parameters of the export, as they arrive.
 #[derive(Debug, Default, Deserialize)]
-struct Params {
-    from: Option<String>,
-    to: Option<String>,
-    status: Option<String>,
+pub struct ExportParams {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub status: Option<String>,
 }
 
 /// The filter of `?from=&to=&status=` (RFC 3339 times, `from` inclusive, `to` exclusive, a
 /// status name); anything else is BAD_USER_INPUT naming the parameter.
-pub fn revenue_share_filter(query: &str) -> AppResult<RecordFilter> {
-    let params: Params = serde_urlencoded_params(query)?;
+pub fn revenue_share_filter(params: ExportParams) -> AppResult<RecordFilter> {
     let time = |field: &str, value: Option<String>| -> AppResult<Option<DateTime<Utc>>> {
         value
             .filter(|v| !v.is_empty())
@@ -90,22 +89,13 @@ pub fn revenue_share_filter(query: &str) -> AppResult<RecordFilter> {
     Ok(filter)
 }
 
-fn serde_urlencoded_params(query: &str) -> AppResult<Params> {
-    actix_web::web::Query::<Params>::from_query(query)
-        .map(actix_web::web::Query::into_inner)
-        .map_err(|_| AppError::BadUserInput {
-            field: None,
-            message: "expected ?from=&to=&status=".into(),
-        })
-}
-
 /// The CSV body: the header and the first page are read before this returns (so a caller who
 /// is not an ADMIN gets an error, not an empty file); later pages are read as the body streams.
 pub async fn revenue_shares_csv(
     state: AppState,
     viewer: Viewer,
     filter: RecordFilter,
-) -> AppResult<impl Stream<Item = Result<Bytes, AppError>>> {
+) -> AppResult<impl Stream<Item = AppResult<Vec<u8>>>> {
     let first = revenue_shares::export_page(
         &state,
         &viewer,
@@ -118,7 +108,7 @@ pub async fn revenue_shares_csv(
     for (_, row) in &first.items {
         head.extend(csv_line(&fields(row))?);
     }
-    let start = futures_util::stream::once(async move { Ok(Bytes::from(head)) });
+    let start = futures_util::stream::once(async move { Ok(head) });
     let rest = futures_util::stream::unfold(
         (state, viewer, filter, next),
         |(state, viewer, filter, cursor)| async move {
@@ -137,7 +127,7 @@ pub async fn revenue_shares_csv(
                             Err(err) => return Some((Err(err), (state, viewer, filter, None))),
                         }
                     }
-                    Some((Ok(Bytes::from(chunk)), (state, viewer, filter, next)))
+                    Some((Ok(chunk), (state, viewer, filter, next)))
                 }
                 Err(err) => Some((Err(err), (state, viewer, filter, None))),
             }
@@ -203,22 +193,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_query_string_is_validated() {
-        let filter = revenue_share_filter("status=PAID&from=2026-01-01T00:00:00Z").unwrap();
+    fn the_parameters_are_validated() {
+        let params = |from: Option<&str>, to: Option<&str>, status: Option<&str>| ExportParams {
+            from: from.map(String::from),
+            to: to.map(String::from),
+            status: status.map(String::from),
+        };
+        let filter =
+            revenue_share_filter(params(Some("2026-01-01T00:00:00Z"), None, Some("PAID"))).unwrap();
         assert_eq!(filter.status, Some(Status::Paid));
         assert!(filter.from.is_some() && filter.to.is_none());
-        assert!(revenue_share_filter("").unwrap().status.is_none());
+        let all = revenue_share_filter(ExportParams::default()).unwrap();
+        assert!(all.status.is_none());
         for bad in [
-            "status=paid",
-            "from=yesterday",
-            "to=2026-01-01",
-            "from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+            params(None, None, Some("paid")),
+            params(Some("yesterday"), None, None),
+            params(None, Some("2026-01-01"), None),
+            params(
+                Some("2026-02-01T00:00:00Z"),
+                Some("2026-01-01T00:00:00Z"),
+                None,
+            ),
         ] {
-            assert_eq!(
-                revenue_share_filter(bad).unwrap_err().code(),
-                "BAD_USER_INPUT",
-                "{bad}"
-            );
+            let err = revenue_share_filter(bad).unwrap_err();
+            assert_eq!(err.code(), "BAD_USER_INPUT");
         }
     }
 

@@ -545,7 +545,15 @@ async fn revenue_shares_csv(req: HttpRequest, state: web::Data<AppState>) -> Htt
         Ok(viewer) => viewer,
         Err(err) => return app_error_response(&err),
     };
-    let filter = match crate::exports::revenue_share_filter(req.query_string()) {
+    let query = web::Query::<crate::exports::ExportParams>::from_query(req.query_string());
+    let Ok(params) = query else {
+        return graphql_error(
+            StatusCode::BAD_REQUEST,
+            "BAD_USER_INPUT",
+            "expected ?from=&to=&status=",
+        );
+    };
+    let filter = match crate::exports::revenue_share_filter(params.into_inner()) {
         Ok(filter) => filter,
         Err(err) => return app_error_response(&err),
     };
@@ -558,7 +566,7 @@ async fn revenue_shares_csv(req: HttpRequest, state: web::Data<AppState>) -> Htt
                 "attachment; filename=\"revenue-shares.csv\"",
             ))
             .insert_header((header::CACHE_CONTROL, "no-store"))
-            .streaming(body),
+            .streaming(body.map(|chunk| chunk.map(Bytes::from))),
         Err(err) => app_error_response(&err),
     }
 }

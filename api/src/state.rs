@@ -26,13 +26,14 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Connects to the database, migrates it, makes sure a signing key exists and that data
-    /// from before sync is in the change index.
+    /// Connects to the database, migrates it, makes sure a signing key and the sync counter
+    /// exist, and that data from before sync is in the change index.
     pub async fn init(config: Config) -> AppResult<Self> {
         let db = crate::db::connect(&config.database_url, config.database_max_connections).await?;
         crate::db::migrate(&db).await?;
         let state = Self::from_parts(db, config)?;
         state.keys.ensure_key().await?;
+        crate::sync::ensure_counter(&state).await?;
         crate::sync::index_existing_data(&state).await?;
         state
             .events

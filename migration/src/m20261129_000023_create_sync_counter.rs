@@ -1,6 +1,4 @@
-use sea_orm_migration::prelude::*;
-use sea_orm_migration::schema::*;
-use sea_orm_migration::sea_orm::DatabaseBackend;
+use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -21,25 +19,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        // The one counter row: a fresh epoch and cursor-signing key, made by the database itself
-        // when it is created (a restored copy keeps them; a new database gets new ones).
-        let random_hex = match manager.get_database_backend() {
-            DatabaseBackend::Postgres => {
-                "md5(random()::text || clock_timestamp()::text) || md5(random()::text)"
-            }
-            _ => "lower(hex(randomblob(32)))",
-        };
-        let epoch = match manager.get_database_backend() {
-            DatabaseBackend::Postgres => "gen_random_uuid()::text",
-            _ => "lower(hex(randomblob(16)))",
-        };
-        manager
-            .get_connection()
-            .execute_unprepared(&format!(
-                "INSERT INTO sync_counter (id, seq, epoch, cursor_key, horizon_seq) \
-                 VALUES (1, 0, {epoch}, {random_hex}, 0)"
-            ))
-            .await?;
+        // Its one row (a fresh epoch and cursor key) is made by the server at start-up.
         Ok(())
     }
 

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
-    comment, community, membership, sales_report, suggestion, suggestion_event, user, vote,
+    comment, community, membership, pricing_poll, revenue_share_record, sales_report, suggestion,
+    suggestion_event, user, vote,
 };
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
@@ -27,6 +28,9 @@ pub struct Loaders {
     pub timelines: DataLoader<TimelineLoader>,
     pub idea_rewards: DataLoader<IdeaRewardLoader>,
     pub sales_reports: DataLoader<SalesReportLoader>,
+    pub accrued_counts: DataLoader<AccruedCountLoader>,
+    pub revenue_share_records: DataLoader<RevenueShareRecordLoader>,
+    pub pricing_polls: DataLoader<PricingPollLoader>,
 }
 
 /// How long a loader waits for more keys before it queries. The keys of one response arrive in
@@ -55,6 +59,9 @@ impl Loaders {
             timelines: loader(TimelineLoader { db: db.clone() }),
             idea_rewards: loader(IdeaRewardLoader { db: db.clone() }),
             sales_reports: loader(SalesReportLoader { db: db.clone() }),
+            accrued_counts: loader(AccruedCountLoader { db: db.clone() }),
+            revenue_share_records: loader(RevenueShareRecordLoader { db: db.clone() }),
+            pricing_polls: loader(PricingPollLoader { db: db.clone() }),
             votes: loader(VoteLoader { db, viewer }),
         }
     }
@@ -231,5 +238,53 @@ impl Loader<Uuid> for SalesReportLoader {
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, sales_report::Model>, AppError> {
         let rows = services::revenue_shares::find_reports(&self.db, keys).await?;
         Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+    }
+}
+
+/// How many records each sales report accrued (reversals not counted); absent means none.
+pub struct AccruedCountLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for AccruedCountLoader {
+    type Value = i64;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, i64>, AppError> {
+        services::revenue_shares::accrued_counts(&self.db, keys).await
+    }
+}
+
+/// Revenue-share records, without a permission check: only reached from a visible record
+/// (a reversal's original belongs to the same beneficiary).
+pub struct RevenueShareRecordLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for RevenueShareRecordLoader {
+    type Value = revenue_share_record::Model;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[Uuid],
+    ) -> Result<HashMap<Uuid, revenue_share_record::Model>, AppError> {
+        let rows = services::revenue_shares::find_records(&self.db, keys).await?;
+        Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+    }
+}
+
+/// Pricing polls, without a visibility check: only reached from a device's own ballot.
+pub struct PricingPollLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for PricingPollLoader {
+    type Value = pricing_poll::Model;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, pricing_poll::Model>, AppError> {
+        let rows = services::pricing_polls::find_many(&self.db, keys).await?;
+        Ok(rows.into_iter().map(|p| (p.id, p)).collect())
     }
 }

@@ -179,11 +179,13 @@ impl From<sales_report::Model> for SalesReport {
 #[ComplexObject]
 impl SalesReport {
     /// How many records the report accrued (reversals not counted).
-    async fn record_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
-        let (state, _) = parts(ctx)?;
-        revenue_shares::accrued_count(state, self.model.id)
+    async fn record_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        let count = loaders(ctx)?
+            .accrued_counts
+            .load_one(self.model.id)
             .await
-            .extend()
+            .extend()?;
+        Ok(count.unwrap_or(0))
     }
 
     /// The records of this report the viewer may see: all for an ADMIN, their own for a user,
@@ -274,8 +276,9 @@ impl RevenueShareRecord {
         let Some(original) = self.model.reversal_of else {
             return Ok(None);
         };
-        let (state, _) = parts(ctx)?;
-        let found = revenue_shares::find_record(&state.db, original)
+        let found = loaders(ctx)?
+            .revenue_share_records
+            .load_one(original)
             .await
             .extend()?;
         Ok(found.map(RevenueShareRecord::from))
@@ -448,25 +451,15 @@ impl RevenueSharesQuery {
         to: Option<DateTime<Utc>>,
     ) -> async_graphql::Result<RevenueShareStatement> {
         let (state, viewer) = parts(ctx)?;
-        if let (Some(from), Some(to)) = (from, to)
-            && to <= from
-        {
-            return Err(AppError::bad_input("to", "to must be after from").extend());
-        }
-        let requested = parse_optional_id("beneficiaryId", &beneficiary_id).extend()?;
-        let filter = RecordFilter {
-            beneficiary_id: revenue_shares::readable_beneficiary(viewer, requested).extend()?,
-            status: None,
-            from,
-            to,
-        };
-        let totals = revenue_shares::totals(state, viewer, filter.clone())
+        let beneficiary_id = parse_optional_id("beneficiaryId", &beneficiary_id).extend()?;
+        let statement = revenue_shares::statement(state, viewer, beneficiary_id, from, to)
             .await
             .extend()?;
         Ok(RevenueShareStatement {
             from,
             to,
-            totals: totals
+            totals: statement
+                .totals
                 .into_iter()
                 .map(|t| RevenueShareTotal {
                     amount: Money::from_minor(t.amount_minor, &t.currency),
@@ -475,7 +468,7 @@ impl RevenueSharesQuery {
                     count: t.count,
                 })
                 .collect(),
-            filter,
+            filter: statement.filter,
         })
     }
 }

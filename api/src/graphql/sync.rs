@@ -18,7 +18,7 @@ use super::pricing_polls::PricingPoll;
 use super::revenue_shares::RevenueShareRecord;
 use super::suggestions::Suggestion;
 use super::votes::VoteValue;
-use super::{parse_id, parts};
+use super::{loaders, parse_id, parts};
 use crate::error::AppError;
 use crate::events::Event;
 use crate::services::pricing_polls::{self, from_minor};
@@ -203,11 +203,13 @@ impl SyncedBallot {
         let Some(choice) = self.model.choice else {
             return Ok(None);
         };
-        let (state, _) = parts(ctx)?;
-        let digits = pricing_polls::digits_of_poll(&state.db, self.model.poll_id)
+        let poll = loaders(ctx)?
+            .pricing_polls
+            .load_one(self.model.poll_id)
             .await
-            .extend()?;
-        Ok(Some(from_minor(choice, digits)))
+            .extend()?
+            .ok_or_else(|| AppError::not_found("pricing poll").extend())?;
+        Ok(Some(from_minor(choice, pricing_polls::digits_of(&poll))))
     }
 }
 

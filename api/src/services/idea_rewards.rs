@@ -56,11 +56,6 @@ pub fn is_active(reward: &idea_reward::Model, now: DateTime<Utc>) -> bool {
     reward.ends_at.is_none_or(|end| now < end)
 }
 
-/// Whether the reward's window `[starts_at, ends_at)` contains `at`.
-pub fn window_contains(reward: &idea_reward::Model, at: DateTime<Utc>) -> bool {
-    reward.starts_at <= at && reward.ends_at.is_none_or(|end| at < end)
-}
-
 /// Adopts a suggestion (ADMIN): creates its reward and, for an OPEN or UNDER_REVIEW idea, moves
 /// it to PLANNED. DECLINED and DUPLICATE suggestions cannot be adopted, and one suggestion
 /// cannot hold two rewards on one product line with overlapping windows (that would pay twice).

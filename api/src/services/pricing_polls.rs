@@ -98,12 +98,16 @@ pub fn digits_of(poll: &pricing_poll::Model) -> u32 {
     minor_digits(&poll.currency).unwrap_or(2)
 }
 
-/// The minor digits of a poll's currency, by poll id (for ballots read without their poll).
-pub async fn digits_of_poll(db: &impl ConnectionTrait, poll_id: Uuid) -> AppResult<u32> {
-    Ok(pricing_poll::Entity::find_by_id(poll_id)
-        .one(db)
-        .await?
-        .map_or(2, |poll| digits_of(&poll)))
+/// Polls by id, without a visibility check: for loaders reached from a visible row (a
+/// device's own ballot).
+pub async fn find_many(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> AppResult<Vec<pricing_poll::Model>> {
+    Ok(pricing_poll::Entity::find()
+        .filter(pricing_poll::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
 }
 
 /// Creates a poll (STAFF/ADMIN). Replaying the same id with the same payload returns it; another

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, SubsecRound, Utc};
 use entity::audit_log::{Action, EntityType};
 use entity::revenue_share_record::{self as record, Status};
-use entity::sales_report::{self, ActorKind};
+use entity::sales_report;
 use entity::user::Role;
 use entity::{idea_reward, suggestion, user};
 use rust_decimal::Decimal;
@@ -61,6 +61,14 @@ pub struct Total {
     pub status: Status,
     pub amount_minor: i64,
     pub count: i64,
+}
+
+/// A statement: which records it covers (to page through them with [`list`]) and their
+/// totals.
+#[derive(Debug, Clone)]
+pub struct Statement {
+    pub filter: RecordFilter,
+    pub totals: Vec<Total>,
 }
 
 /// A record with what the finance export prints beside it.
@@ -287,14 +295,23 @@ pub async fn records_of_report(
         .await?)
 }
 
-/// How many records a report accrued (reversals excluded).
-pub async fn accrued_count(state: &AppState, report_id: Uuid) -> AppResult<u64> {
-    use sea_orm::PaginatorTrait;
-    Ok(record::Entity::find()
-        .filter(record::Column::SalesReportId.eq(report_id))
+/// How many records each report accrued (reversals excluded), for a loader; a report with
+/// none is absent.
+pub async fn accrued_counts(
+    db: &impl ConnectionTrait,
+    report_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, i64>> {
+    let rows: Vec<(Uuid, i64)> = record::Entity::find()
+        .select_only()
+        .column(record::Column::SalesReportId)
+        .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "count")
+        .filter(record::Column::SalesReportId.is_in(report_ids.iter().copied()))
         .filter(record::Column::ReversalOf.is_null())
-        .count(&state.db)
-        .await?)
+        .group_by(record::Column::SalesReportId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -591,13 +608,26 @@ pub async fn list(
     }))
 }
 
-/// Totals per currency and status of the records `filter` covers, as the viewer may read.
-pub async fn totals(
+/// A beneficiary's records created in `[from, to)` and their totals per currency and status
+/// (same access as [`list`]; no beneficiary means the viewer, or everyone for an ADMIN).
+pub async fn statement(
     state: &AppState,
     viewer: &Viewer,
-    mut filter: RecordFilter,
-) -> AppResult<Vec<Total>> {
-    filter.beneficiary_id = readable_beneficiary(viewer, filter.beneficiary_id)?;
+    beneficiary_id: Option<Uuid>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> AppResult<Statement> {
+    if let (Some(from), Some(to)) = (from, to)
+        && to <= from
+    {
+        return Err(AppError::bad_input("to", "to must be after from"));
+    }
+    let filter = RecordFilter {
+        beneficiary_id: readable_beneficiary(viewer, beneficiary_id)?,
+        status: None,
+        from,
+        to,
+    };
     let rows: Vec<(String, Status, i64, i64)> = filtered(&filter)
         .select_only()
         .column(record::Column::Currency)
@@ -622,13 +652,19 @@ pub async fn totals(
         })
         .collect();
     totals.sort_by(|a, b| a.currency.cmp(&b.currency).then(a.status.cmp(&b.status)));
-    Ok(totals)
+    Ok(Statement { filter, totals })
 }
 
-/// A record by id, for a reversal's original (no permission check: reached from a visible
+/// Records by id, for a reversal's original (no permission check: reached from a visible
 /// record of the same beneficiary).
-pub async fn find_record(db: &impl ConnectionTrait, id: Uuid) -> AppResult<Option<record::Model>> {
-    Ok(record::Entity::find_by_id(id).one(db).await?)
+pub async fn find_records(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> AppResult<Vec<record::Model>> {
+    Ok(record::Entity::find()
+        .filter(record::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
 }
 
 /// One page of the finance export (ADMIN), oldest first, with each record's beneficiary
@@ -707,12 +743,4 @@ fn filtered(filter: &RecordFilter) -> Select<record::Entity> {
         query = query.filter(record::Column::CreatedAt.lt(to));
     }
     query
-}
-
-/// Who reported, for the GraphQL layer.
-pub fn reporter_kind_name(kind: ActorKind) -> &'static str {
-    match kind {
-        ActorKind::User => "USER",
-        ActorKind::Partner => "PARTNER",
-    }
 }

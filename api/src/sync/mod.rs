@@ -123,6 +123,26 @@ pub async fn compact(state: &AppState) -> AppResult<u64> {
     Ok(purged)
 }
 
+/// Makes the counter row of a new database: seq 0, a fresh epoch (so cursors of any other
+/// database are recognised) and a random cursor-signing key. A database that has it keeps it.
+pub async fn ensure_counter(state: &AppState) -> AppResult<()> {
+    sync_counter::Entity::insert(sync_counter::ActiveModel {
+        id: Set(1),
+        seq: Set(0),
+        epoch: Set(Uuid::new_v4().to_string()),
+        cursor_key: Set(crate::auth::secrets::generate()),
+        horizon_seq: Set(0),
+    })
+    .on_conflict(
+        OnConflict::column(sync_counter::Column::Id)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(&state.db)
+    .await?;
+    Ok(())
+}
+
 /// Indexes a database that holds data written before sync existed (the sequence has never
 /// moved, yet there are communities): run at startup, so an upgraded deployment's devices
 /// receive everything. A database already in sync, or an empty one, is left alone.

@@ -15,7 +15,6 @@ use sea_orm::{
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::writer::{EntityKind, SyncWriter};
@@ -93,6 +92,17 @@ pub enum Outcome {
     Applied,
     Rejected,
     Conflict,
+}
+
+impl Outcome {
+    /// The stored name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Applied => "APPLIED",
+            Outcome::Rejected => "REJECTED",
+            Outcome::Conflict => "CONFLICT",
+        }
+    }
 }
 
 /// The result of one mutation, as the ledger stores it.
@@ -200,37 +210,23 @@ pub async fn push(
                 MutationResult::rejected(mutation.id, &code, err.to_string())
             }
         };
-        let seq = match sync.flush_always(&txn).await {
-            Ok(seq) => seq,
-            Err(err) if is_transient(&err) => {
-                retry_after_ms = Some(RETRY_AFTER_MS);
-                break;
-            }
-            Err(err) => return Err(err),
-        };
-        result.seq = Some(seq);
-        let recorded = record(
-            &txn,
+        let finished = finish(
+            txn,
             request.client_id,
             &mutation,
             &hash,
-            &result,
+            &mut result,
             client,
-            seq,
-        )
-        .await;
-        match recorded {
+            &mut sync,
+        );
+        match finished.await {
             Ok(()) => {}
             Err(err) if is_transient(&err) => {
+                tracing::warn!(error = %err, mutation = mutation.id, "push stopped by a transient failure");
                 retry_after_ms = Some(RETRY_AFTER_MS);
                 break;
             }
             Err(err) => return Err(err),
-        }
-        if let Err(err) = txn.commit().await {
-            tracing::warn!(error = %err, "push commit failed");
-            retry_after_ms = Some(RETRY_AFTER_MS);
-            break;
         }
         sync.poke(state).await;
         last = mutation.id;
@@ -274,36 +270,37 @@ async fn replay(
     Ok(result)
 }
 
-/// Writes the ledger row and moves the client's `lastMutationId` — after the seq was taken.
-async fn record(
-    txn: &DatabaseTransaction,
+/// Ends a mutation's transaction: takes its seq (last), writes the change index, the ledger row
+/// and the client's `lastMutationId`, and commits.
+async fn finish(
+    txn: DatabaseTransaction,
     client_id: Uuid,
     mutation: &ClientMutation,
     hash: &str,
-    result: &MutationResult,
+    result: &mut MutationResult,
     client: sync_client::Model,
-    seq: i64,
+    sync: &mut SyncWriter,
 ) -> AppResult<()> {
+    let seq = sync.flush_always(&txn).await?;
+    result.seq = Some(seq);
     sync_mutation_ledger::ActiveModel {
         client_id: Set(client_id),
         mutation_id: Set(mutation.id),
         name: Set(mutation.name.name().to_string()),
         args_hash: Set(hash.to_string()),
-        outcome: Set(serde_json::to_value(result.outcome)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default()),
+        outcome: Set(result.outcome.name().to_string()),
         result: Set(serde_json::to_string(result).map_err(AppError::internal)?),
         seq: Set(Some(seq)),
         created_at: Set(Utc::now()),
     }
-    .insert(txn)
+    .insert(&txn)
     .await?;
     let mut active: sync_client::ActiveModel = client.into();
     active.last_mutation_id = Set(mutation.id);
     active.last_mutation_seq = Set(seq);
     active.updated_at = Set(Utc::now());
-    active.update(txn).await?;
+    active.update(&txn).await?;
+    txn.commit().await?;
     Ok(())
 }
 
@@ -390,9 +387,7 @@ fn suggestion_target(mutation: &ClientMutation) -> Option<Uuid> {
 
 /// SHA-256 of the name and the arguments with object keys sorted.
 fn args_hash(name: MutationName, args: &Value) -> String {
-    let canonical = json!([name.name(), canonical(args)]).to_string();
-    let digest = Sha256::digest(canonical.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::auth::secrets::digest(&json!([name.name(), canonical(args)]).to_string())
 }
 
 fn canonical(value: &Value) -> Value {

@@ -2166,6 +2166,16 @@ async fn the_statement_totals_per_currency_and_status() {
         alice_totals
     );
 
+    // A window that ends before it starts is refused.
+    let body = statement(
+        app,
+        auth(admin),
+        None,
+        (Some("2026-02-01T00:00:00Z"), Some("2026-01-01T00:00:00Z")),
+    )
+    .await;
+    assert_code(&body, "BAD_USER_INPUT");
+
     // The same access rule as revenueShareRecords.
     let body = statement(app, auth(&w.bob), Some(w.alice.id.as_str()), (None, None)).await;
     assert_code(&body, "FORBIDDEN");
@@ -2314,6 +2324,27 @@ async fn the_audit_log_records_every_step_with_its_actor() {
             .len(),
         7
     );
+
+    // Bad arguments name their error.
+    for variables in [
+        json!({ "t": null, "e": null, "first": 10, "after": "garbage" }),
+        json!({ "t": null, "e": "not-an-id", "first": 10, "after": null }),
+    ] {
+        let body = app.graphql(AUDIT, variables.clone(), auth(admin)).await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{variables}: {body}"
+        );
+    }
+    // (A small selection, so the page size itself is what fails, not the complexity limit.)
+    let body = app
+        .graphql(
+            "{ auditLog(first: 101) { nodes { id } } }",
+            json!({}),
+            auth(admin),
+        )
+        .await;
+    assert_code(&body, "BAD_USER_INPUT");
 
     for (who, token, code) in [
         ("a member", auth(&w.alice), "FORBIDDEN"),
@@ -2652,14 +2683,19 @@ async fn the_csv_export_checks_its_token_and_parameters() {
         let (status, _, text) = export(app, "", token).await;
         assert_eq!(status, 403, "{who}: {text}");
         assert!(!text.contains(&w.alice.id), "{who}: {text}");
+        let body: Value = serde_json::from_str(&text).unwrap();
+        assert_code(&body, "FORBIDDEN");
     }
     for query in [
         "?from=garbage",
         "?to=yesterday",
         "?status=BOGUS",
         "?from=2025-13-01T00:00:00Z",
+        "?status=PAID&status=PENDING",
     ] {
         let (status, _, text) = export(app, query, auth(&w.admin)).await;
         assert_eq!(status, 400, "{query}: {text}");
+        let body: Value = serde_json::from_str(&text).unwrap();
+        assert_code(&body, "BAD_USER_INPUT");
     }
 }

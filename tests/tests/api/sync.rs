@@ -1362,7 +1362,8 @@ async fn a_repeated_vote_changes_nothing_after_the_first() {
 // 18. Ballots
 // ---------------------------------------------------------------------------------------------
 
-async fn create_poll(app: &TestApp, staffer: &TestUser, community_id: &str) -> String {
+/// An open CHOICE poll (9.99 / 19.99 USD) for an hour; returns its id.
+pub(super) async fn create_poll(app: &TestApp, staffer: &TestUser, community_id: &str) -> String {
     let body = app
         .graphql(
             "mutation($input: CreatePricingPollInput!) { createPricingPoll(input: $input) { id } }",

@@ -5,7 +5,6 @@
 use std::collections::BTreeSet;
 
 use canyu_tests::TestApp;
-use chrono::{TimeDelta, Utc};
 use entity::{
     comment, community, idea_reward, membership, pricing_ballot, pricing_poll,
     revenue_share_record, suggestion, sync_entity, vote,
@@ -18,6 +17,7 @@ use super::support::{
     auth, comment as add_comment, create_community, id_of, mark_duplicate, member, new_id, ok,
     respond, staff, submit, vote as cast_vote,
 };
+use super::sync::create_poll;
 
 type Key = (String, &'static str, Uuid);
 
@@ -134,23 +134,7 @@ async fn every_visible_row_written_through_graphql_is_in_the_change_index() {
         .await;
     ok(&invited, "inviteToCommunity");
 
-    let poll = app
-        .graphql(
-            "mutation($input: CreatePricingPollInput!) { createPricingPoll(input: $input) { id } }",
-            json!({ "input": {
-                "communityId": community,
-                "productName": "Brick box",
-                "description": "",
-                "currency": "USD",
-                "method": "CHOICE",
-                "pricePoints": ["9.99", "19.99"],
-                "opensAt": Utc::now().to_rfc3339(),
-                "closesAt": (Utc::now() + TimeDelta::hours(1)).to_rfc3339(),
-            } }),
-            auth(&staffer),
-        )
-        .await;
-    let poll = id_of(ok(&poll, "createPricingPoll"));
+    let poll = create_poll(&app, &staffer, &community).await;
     let ballot = app
         .graphql(
             "mutation($input: CastBallotInput!) { castBallot(input: $input) { updatedAt } }",
