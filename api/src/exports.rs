@@ -6,13 +6,14 @@
 use chrono::{DateTime, Utc};
 use entity::revenue_share_record::Status;
 use futures_util::Stream;
+use sea_orm::ActiveEnum;
 use serde::Deserialize;
 
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{Page, PageRequest};
 use crate::services::money::amount_of;
-use crate::services::revenue_shares::{self, ExportRow, RecordFilter, status_name};
+use crate::services::revenue_shares::{self, ExportRow, RecordFilter};
 use crate::state::AppState;
 
 /// The columns of the revenue-share export, in order.
@@ -156,7 +157,7 @@ fn fields(row: &ExportRow) -> Vec<String> {
     vec![
         record.id.to_string(),
         record.created_at.to_rfc3339(),
-        status_name(record.status).to_string(),
+        record.status.to_value(),
         record.beneficiary_id.to_string(),
         row.beneficiary_handle.clone(),
         amount_of(record.amount_minor, &record.currency).to_string(),

@@ -9,6 +9,7 @@ pub mod secrets;
 pub mod tokens;
 
 pub use entity::user::Role;
+use sea_orm::ActiveEnum;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
@@ -65,7 +66,7 @@ impl Viewer {
         } else {
             Err(AppError::Forbidden(format!(
                 "this operation needs the {} role",
-                role_name(role)
+                role.to_value()
             )))
         }
     }
@@ -115,14 +116,5 @@ fn rank(role: Role) -> u8 {
         Role::Member => 0,
         Role::Staff => 1,
         Role::Admin => 2,
-    }
-}
-
-/// The wire name of a role (`MEMBER`, `STAFF`, `ADMIN`).
-pub fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Member => "MEMBER",
-        Role::Staff => "STAFF",
-        Role::Admin => "ADMIN",
     }
 }

@@ -4,7 +4,8 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, ID, Json, Object, ResultExt, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::audit_log::{self, Action, ActorKind, EntityType};
+use entity::audit_log::{self, ActorKind, EntityType};
+use sea_orm::ActiveEnum;
 
 use super::connection::from_page;
 use super::{parse_optional_id, parts};
@@ -80,25 +81,12 @@ impl From<audit_log::Model> for AuditEntry {
             id: ID(model.id.to_string()),
             entity_type: model.entity_type.into(),
             entity_id: ID(model.entity_id.to_string()),
-            action: action_name(model.action).to_string(),
+            action: model.action.to_value(),
             actor_kind: model.actor_kind.into(),
             actor_id: ID(model.actor_id.to_string()),
             details: Json(serde_json::from_str(&model.details).unwrap_or_default()),
             created_at: model.created_at,
         }
-    }
-}
-
-fn action_name(action: Action) -> &'static str {
-    match action {
-        Action::Adopted => "ADOPTED",
-        Action::Ended => "ENDED",
-        Action::Reported => "REPORTED",
-        Action::Accrued => "ACCRUED",
-        Action::Approved => "APPROVED",
-        Action::Paid => "PAID",
-        Action::Voided => "VOIDED",
-        Action::Reversal => "REVERSAL",
     }
 }
 

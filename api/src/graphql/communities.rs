@@ -16,6 +16,7 @@ use super::{loaders, parse_id, parse_optional_id, parts};
 use crate::error::AppError;
 use crate::pagination::PageRequest;
 use crate::services::communities::{self, CommunityChanges, NewCommunity};
+use crate::services::memberships;
 
 /// Who can see a community.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
@@ -311,7 +312,7 @@ impl CommunitiesMutation {
     ) -> async_graphql::Result<Membership> {
         let (state, viewer) = parts(ctx)?;
         let id = parse_id("communityId", &community_id).extend()?;
-        Ok(communities::join(state, viewer, id).await.extend()?.into())
+        Ok(memberships::join(state, viewer, id).await.extend()?.into())
     }
 
     /// Invites a user (MODERATOR or OWNER); a pending request is approved at once.
@@ -324,7 +325,7 @@ impl CommunitiesMutation {
         let (state, viewer) = parts(ctx)?;
         let community_id = parse_id("communityId", &community_id).extend()?;
         let user_id = parse_id("userId", &user_id).extend()?;
-        Ok(communities::invite(state, viewer, community_id, user_id)
+        Ok(memberships::invite(state, viewer, community_id, user_id)
             .await
             .extend()?
             .into())
@@ -340,7 +341,7 @@ impl CommunitiesMutation {
         let (state, viewer) = parts(ctx)?;
         let community_id = parse_id("communityId", &community_id).extend()?;
         let user_id = parse_id("userId", &user_id).extend()?;
-        Ok(communities::approve(state, viewer, community_id, user_id)
+        Ok(memberships::approve(state, viewer, community_id, user_id)
             .await
             .extend()?
             .into())
@@ -354,7 +355,7 @@ impl CommunitiesMutation {
     ) -> async_graphql::Result<bool> {
         let (state, viewer) = parts(ctx)?;
         let id = parse_id("communityId", &community_id).extend()?;
-        communities::leave(state, viewer, id).await.extend()
+        memberships::leave(state, viewer, id).await.extend()
     }
 
     /// Sets an ACTIVE member's role (OWNER only).
@@ -369,7 +370,7 @@ impl CommunitiesMutation {
         let community_id = parse_id("communityId", &community_id).extend()?;
         let user_id = parse_id("userId", &user_id).extend()?;
         Ok(
-            communities::set_member_role(state, viewer, community_id, user_id, role.into())
+            memberships::set_member_role(state, viewer, community_id, user_id, role.into())
                 .await
                 .extend()?
                 .into(),

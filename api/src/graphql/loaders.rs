@@ -112,7 +112,7 @@ impl Loader<Uuid> for SuggestionLoader {
         let community_ids: Vec<Uuid> = rows.iter().map(|s| s.community_id).collect();
         let communities = services::communities::find_many(&self.db, &community_ids).await?;
         let private: Vec<Uuid> = match self.viewer.user_id() {
-            Some(user_id) => services::communities::private_member_of(&self.db, user_id).await?,
+            Some(user_id) => services::memberships::private_member_of(&self.db, user_id).await?,
             None => Vec::new(),
         };
         let visible = |community_id: Uuid| {
@@ -159,7 +159,7 @@ impl Loader<Uuid> for MembershipLoader {
         let Some(user_id) = self.viewer.user_id() else {
             return Ok(HashMap::new());
         };
-        let rows = services::communities::memberships_of(&self.db, user_id, keys).await?;
+        let rows = services::memberships::memberships_of(&self.db, user_id, keys).await?;
         Ok(rows.into_iter().map(|m| (m.community_id, m)).collect())
     }
 }
@@ -197,7 +197,7 @@ impl Loader<Uuid> for TimelineLoader {
         keys: &[Uuid],
     ) -> Result<HashMap<Uuid, Vec<suggestion_event::Model>>, AppError> {
         let mut timelines: HashMap<Uuid, Vec<suggestion_event::Model>> = HashMap::new();
-        for event in services::suggestions::timelines(&self.db, keys).await? {
+        for event in services::suggestion_workflow::timelines(&self.db, keys).await? {
             timelines
                 .entry(event.suggestion_id)
                 .or_default()
@@ -236,7 +236,7 @@ impl Loader<Uuid> for SalesReportLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, sales_report::Model>, AppError> {
-        let rows = services::revenue_shares::find_reports(&self.db, keys).await?;
+        let rows = services::sales_reports::find_reports(&self.db, keys).await?;
         Ok(rows.into_iter().map(|r| (r.id, r)).collect())
     }
 }

@@ -19,10 +19,10 @@ use super::{live_updates, loaders, parse_id, parse_optional_id, parts};
 use crate::error::AppError;
 use crate::events::Event;
 use crate::pagination::PageRequest;
+use crate::services::money::from_minor;
+use crate::services::pricing_ballots::{self, BallotInput};
 use crate::services::pricing_math::Share;
-use crate::services::pricing_polls::{
-    self, BallotInput, NewPoll, PollStatus, digits_of, from_minor, price_points,
-};
+use crate::services::pricing_polls::{self, NewPoll, PollStatus, digits_of, price_points};
 
 /// How fans answer a pricing poll.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
@@ -180,7 +180,7 @@ impl PricingPoll {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<PricingBallot>> {
         let (state, viewer) = parts(ctx)?;
-        let found = pricing_polls::viewer_ballot(&state.db, viewer, self.model.id)
+        let found = pricing_ballots::viewer_ballot(&state.db, viewer, self.model.id)
             .await
             .extend()?;
         Ok(found.map(|b| PricingBallot::new(b, digits_of(&self.model))))
@@ -310,7 +310,7 @@ impl PricingBallot {
             _ => None,
         };
         let gabor_granger = model.would_buy.is_some().then(|| {
-            pricing_polls::ladder(&model)
+            pricing_ballots::ladder(&model)
                 .into_iter()
                 .map(|(price, would_buy)| GaborGrangerAnswer {
                     price: money(price),
@@ -477,7 +477,7 @@ impl PricingPollsMutation {
                     .collect()
             }),
         };
-        let (saved, poll) = pricing_polls::cast_ballot(state, viewer, poll_id, ballot)
+        let (saved, poll) = pricing_ballots::cast_ballot(state, viewer, poll_id, ballot)
             .await
             .extend()?;
         Ok(PricingBallot::new(saved, digits_of(&poll)))

@@ -18,7 +18,8 @@ use super::{loaders, parse_id, parse_optional_id, parts};
 use crate::error::AppError;
 use crate::pagination::{PageRequest, TimeOrder};
 use crate::services::idea_rewards::{self, NewReward, Reward};
-use crate::services::revenue_shares::{self, NewReport, RecordFilter};
+use crate::services::revenue_shares::{self, RecordFilter};
+use crate::services::sales_reports::{self, NewReport};
 
 /// Whether a reward still accrues on new periods.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
@@ -542,7 +543,7 @@ impl RevenueSharesMutation {
             net_sales: input.net_sales,
             currency: input.currency,
         };
-        Ok(revenue_shares::report(state, viewer, input)
+        Ok(sales_reports::report(state, viewer, input)
             .await
             .extend()?
             .into())

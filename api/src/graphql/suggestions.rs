@@ -23,7 +23,9 @@ use crate::error::AppError;
 use crate::events::Event;
 use crate::pagination::PageRequest;
 use crate::services::comments;
-use crate::services::suggestions::{self, ListFilter, NewSuggestion, Sort, SuggestionChanges};
+use crate::services::suggestion_listing::{self, ListFilter, Sort};
+use crate::services::suggestion_workflow;
+use crate::services::suggestions::{self, NewSuggestion, SuggestionChanges};
 
 /// What a suggestion is.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
@@ -379,7 +381,7 @@ impl SuggestionsQuery {
             sort: sort.into(),
             search,
         };
-        let page = suggestions::list(state, viewer, filter, page)
+        let page = suggestion_listing::list(state, viewer, filter, page)
             .await
             .extend()?;
         Ok(from_page(page, Suggestion::from))
@@ -452,7 +454,7 @@ impl SuggestionsMutation {
         let (state, viewer) = parts(ctx)?;
         let id = parse_id("suggestionId", &input.suggestion_id).extend()?;
         Ok(
-            suggestions::set_status(state, viewer, id, input.status.into(), input.note)
+            suggestion_workflow::set_status(state, viewer, id, input.status.into(), input.note)
                 .await
                 .extend()?
                 .into(),
@@ -467,12 +469,16 @@ impl SuggestionsMutation {
     ) -> async_graphql::Result<Suggestion> {
         let (state, viewer) = parts(ctx)?;
         let id = parse_id("suggestionId", &input.suggestion_id).extend()?;
-        Ok(
-            suggestions::respond(state, viewer, id, &input.body, input.status.map(Into::into))
-                .await
-                .extend()?
-                .into(),
+        Ok(suggestion_workflow::respond(
+            state,
+            viewer,
+            id,
+            &input.body,
+            input.status.map(Into::into),
         )
+        .await
+        .extend()?
+        .into())
     }
 
     /// Marks a duplicate (STAFF/ADMIN); its votes move to the original once per voter.
@@ -484,10 +490,12 @@ impl SuggestionsMutation {
         let (state, viewer) = parts(ctx)?;
         let id = parse_id("suggestionId", &input.suggestion_id).extend()?;
         let original = parse_id("duplicateOfId", &input.duplicate_of_id).extend()?;
-        Ok(suggestions::mark_duplicate(state, viewer, id, original)
-            .await
-            .extend()?
-            .into())
+        Ok(
+            suggestion_workflow::mark_duplicate(state, viewer, id, original)
+                .await
+                .extend()?
+                .into(),
+        )
     }
 }
 

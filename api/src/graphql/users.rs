@@ -13,7 +13,7 @@ use super::{parse_id, parts};
 use crate::auth;
 use crate::pagination::PageRequest;
 use crate::services::sessions::{self, Session};
-use crate::services::suggestions::{self, ListFilter, Sort};
+use crate::services::suggestion_listing::{self, ListFilter, Sort};
 use crate::services::users::{self, NewUser};
 
 /// A global role.
@@ -92,7 +92,7 @@ impl User {
             sort: Sort::New,
             search: None,
         };
-        let page = suggestions::list(state, viewer, filter, page)
+        let page = suggestion_listing::list(state, viewer, filter, page)
             .await
             .extend()?;
         Ok(from_page(page, Suggestion::from))

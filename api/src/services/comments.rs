@@ -10,7 +10,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{communities, suggestions};
+use super::{input, memberships, suggestions};
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{Page, PageRequest, TimeOrder, after_time_key, time_key};
@@ -53,7 +53,7 @@ pub async fn add_in(
     sync: &mut SyncWriter,
 ) -> AppResult<comment::Model> {
     viewer.require_user()?;
-    let body = communities::text("body", body, 1, MAX_BODY)?;
+    let body = input::text("body", body, 1, MAX_BODY)?;
     let id = id.unwrap_or_else(Uuid::now_v7);
     let (locked, author) = suggestions::lock_for_member(txn, viewer, suggestion_id).await?;
     if let Some(existing) = comment::Entity::find_by_id(id).one(txn).await? {
@@ -95,7 +95,7 @@ pub async fn edit(
     body: &str,
 ) -> AppResult<comment::Model> {
     let user = viewer.require_user()?;
-    let body = communities::text("body", body, 1, MAX_BODY)?;
+    let body = input::text("body", body, 1, MAX_BODY)?;
     let txn = crate::db::begin_write(&state.db).await?;
     let found = require_visible(&txn, viewer, comment_id).await?;
     if found.author_id != user.id {
@@ -127,7 +127,7 @@ pub async fn delete(state: &AppState, viewer: &Viewer, comment_id: Uuid) -> AppR
     let found = require_visible(&txn, viewer, comment_id).await?;
     let locked = suggestions::lock_visible(&txn, viewer, found.suggestion_id).await?;
     if found.author_id != user.id
-        && !communities::is_moderator(&txn, viewer, locked.community_id).await?
+        && !memberships::is_moderator(&txn, viewer, locked.community_id).await?
     {
         return Err(AppError::Forbidden(
             "only the author or a moderator can delete a comment".into(),

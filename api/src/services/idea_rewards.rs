@@ -9,6 +9,7 @@ use entity::audit_log::{Action, EntityType};
 use entity::suggestion::Status;
 use entity::user::Role;
 use entity::{idea_reward, idea_reward_contributor, user};
+use sea_orm::ActiveEnum;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
@@ -18,7 +19,7 @@ use uuid::Uuid;
 
 use super::audit::{self, Actor};
 use super::dividend_math::WHOLE_BPS;
-use super::{communities, money, suggestions};
+use super::{input, money, suggestion_workflow, suggestions};
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{Page, PageRequest, TimeOrder, after_time_key, time_key};
@@ -63,7 +64,7 @@ pub fn is_active(reward: &idea_reward::Model, now: DateTime<Utc>) -> bool {
 pub async fn adopt(state: &AppState, viewer: &Viewer, input: NewReward) -> AppResult<Reward> {
     let admin = viewer.require_role(Role::Admin)?.clone();
     let actor = Actor::of(viewer)?;
-    let product_line = communities::line("productLine", &input.product_line, 1, 100)?;
+    let product_line = input::line("productLine", &input.product_line, 1, 100)?;
     let share_bps = input.share_bps.unwrap_or(DEFAULT_SHARE_BPS);
     if !(1..=WHOLE_BPS).contains(&share_bps) {
         return Err(AppError::bad_input(
@@ -114,7 +115,7 @@ pub async fn adopt(state: &AppState, viewer: &Viewer, input: NewReward) -> AppRe
     if matches!(found.status, Status::Declined | Status::Duplicate) {
         return Err(AppError::Conflict(format!(
             "a {} suggestion cannot be adopted",
-            suggestions::status_name(found.status)
+            found.status.to_value()
         )));
     }
     let user_ids: Vec<Uuid> = contributors.iter().map(|(id, _)| *id).collect();
@@ -196,7 +197,7 @@ pub async fn adopt(state: &AppState, viewer: &Viewer, input: NewReward) -> AppRe
     let suggestion_id = found.id;
     let mut sync = SyncWriter::new();
     if matches!(found.status, Status::Open | Status::UnderReview) {
-        let planned = suggestions::change_status(
+        let planned = suggestion_workflow::change_status(
             &txn,
             found,
             Status::Planned,

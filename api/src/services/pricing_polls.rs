@@ -1,6 +1,7 @@
-//! Pricing polls — the fan council: creating polls (STAFF/ADMIN), casting and replacing ballots,
-//! closing, eligibility snapshots of binding polls, the outcome, and results read from the
-//! per-poll aggregates (`pricing_tally`) that every ballot updates in its own transaction.
+//! Pricing polls — the fan council: creating polls (STAFF/ADMIN), closing, eligibility
+//! snapshots of binding polls, the outcome, and results read from the per-poll aggregates
+//! (`pricing_tally`) that every ballot updates in its own transaction (ballots are
+//! [`super::pricing_ballots`]).
 //!
 //! Server time decides: a poll is SCHEDULED before `opens_at`, CLOSED from `closes_at` (or an
 //! early close), OPEN in between — on every read and write, whether or not anything ran at the
@@ -13,7 +14,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use entity::membership::MembershipStatus;
 use entity::pricing_poll::{self, Method, Outcome};
 use entity::user::Role;
-use entity::{community, membership, pricing_ballot, pricing_eligibility};
+use entity::{community, membership, pricing_eligibility};
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend,
@@ -21,10 +22,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::communities;
-pub use super::money::from_minor;
 use super::money::{self, minor_digits, to_minor};
+use super::pricing_ballots::{CHEAP, CHOICE, EXPENSIVE, GG_HIGHEST, TOO_CHEAP, TOO_EXPENSIVE};
 use super::pricing_math::{self, VwTally};
+use super::{communities, input};
 use crate::auth::Viewer;
 use crate::db::placeholders;
 use crate::error::{AppError, AppResult};
@@ -54,14 +55,6 @@ pub struct NewPoll {
     pub closes_at: DateTime<Utc>,
     pub binding: bool,
     pub quorum: Option<i32>,
-}
-
-/// A ballot as cast: exactly the part matching the poll's method.
-#[derive(Debug, Clone, Default)]
-pub struct BallotInput {
-    pub choice: Option<Decimal>,
-    pub van_westendorp: Option<[Decimal; 4]>,
-    pub gabor_granger: Option<Vec<(Decimal, bool)>>,
 }
 
 /// A poll's results in minor units (the GraphQL layer turns them into decimals).
@@ -118,8 +111,8 @@ pub async fn create(
     input: NewPoll,
 ) -> AppResult<pricing_poll::Model> {
     let staff = viewer.require_role(Role::Staff)?.clone();
-    let product_name = communities::line("productName", &input.product_name, 1, 200)?;
-    let description = communities::text("description", &input.description, 0, 5000)?;
+    let product_name = input::line("productName", &input.product_name, 1, 200)?;
+    let description = input::text("description", &input.description, 0, 5000)?;
     let (currency, digits) = money::currency("currency", &input.currency)?;
     let points = match (input.method, input.price_points) {
         (Method::VanWestendorp, Some(_)) => {
@@ -244,85 +237,6 @@ fn validate_points(points: &[Decimal], digits: u32) -> AppResult<Vec<i64>> {
     Ok(minor)
 }
 
-/// Casts or replaces the caller's ballot (ACTIVE members; for a binding poll, eligible ones).
-/// Returns the ballot and its poll.
-pub async fn cast_ballot(
-    state: &AppState,
-    viewer: &Viewer,
-    poll_id: Uuid,
-    input: BallotInput,
-) -> AppResult<(pricing_ballot::Model, pricing_poll::Model)> {
-    let txn = crate::db::begin_write(&state.db).await?;
-    let mut sync = SyncWriter::new();
-    let cast = cast_ballot_in(&txn, viewer, poll_id, input, &mut sync).await?;
-    sync.commit(txn, state).await?;
-    state.events.pricing_poll_updated(&state.db, poll_id).await;
-    Ok(cast)
-}
-
-/// [`cast_ballot`] inside the caller's transaction.
-pub async fn cast_ballot_in(
-    txn: &DatabaseTransaction,
-    viewer: &Viewer,
-    poll_id: Uuid,
-    input: BallotInput,
-    sync: &mut SyncWriter,
-) -> AppResult<(pricing_ballot::Model, pricing_poll::Model)> {
-    viewer.require_user()?;
-    let (poll, community) = lock_visible(txn, viewer, poll_id).await?;
-    let voter = communities::require_member(txn, viewer, &community).await?;
-    let now = Utc::now();
-    if status_at(&poll, now) != PollStatus::Open {
-        return Err(AppError::PollClosed(
-            "this poll is not open for ballots".into(),
-        ));
-    }
-    let poll = take_eligibility(txn, poll).await?;
-    if poll.binding
-        && pricing_eligibility::Entity::find_by_id((poll.id, voter.id))
-            .one(txn)
-            .await?
-            .is_none()
-    {
-        return Err(AppError::Forbidden(
-            "only members who had joined when the poll opened vote in a binding poll".into(),
-        ));
-    }
-    let ballot = validate_ballot(&poll, input)?;
-    let existing = pricing_ballot::Entity::find()
-        .filter(pricing_ballot::Column::PollId.eq(poll.id))
-        .filter(pricing_ballot::Column::UserId.eq(voter.id))
-        .one(txn)
-        .await?;
-    let (saved, poll) = match existing {
-        Some(old) => {
-            add_to_tally(txn, poll.id, &contributions(&old), -1).await?;
-            let mut active: pricing_ballot::ActiveModel = old.into();
-            ballot.fill(&mut active, now);
-            (active.update(txn).await?, poll)
-        }
-        None => {
-            let mut active = pricing_ballot::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                poll_id: Set(poll.id),
-                user_id: Set(voter.id),
-                created_at: Set(now),
-                ..Default::default()
-            };
-            ballot.fill(&mut active, now);
-            let inserted = active.insert(txn).await?;
-            let count = poll.ballot_count + 1;
-            let mut active: pricing_poll::ActiveModel = poll.into();
-            active.ballot_count = Set(count);
-            (inserted, active.update(txn).await?)
-        }
-    };
-    add_to_tally(txn, poll.id, &contributions(&saved), 1).await?;
-    sync.ballot(&saved);
-    sync.poll(&poll);
-    Ok((saved, poll))
-}
-
 /// Closes a poll at once (STAFF/ADMIN); a closed poll is returned unchanged.
 pub async fn close(
     state: &AppState,
@@ -412,22 +326,6 @@ pub async fn list(
     Ok(Page::from_rows(settled, &page, |p| {
         time_key(p.created_at, p.id)
     }))
-}
-
-/// The caller's ballot in a poll, if any.
-pub async fn viewer_ballot(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
-    poll_id: Uuid,
-) -> AppResult<Option<pricing_ballot::Model>> {
-    let Some(user_id) = viewer.user_id() else {
-        return Ok(None);
-    };
-    Ok(pricing_ballot::Entity::find()
-        .filter(pricing_ballot::Column::PollId.eq(poll_id))
-        .filter(pricing_ballot::Column::UserId.eq(user_id))
-        .one(db)
-        .await?)
 }
 
 /// Results from the aggregates; None for a binding poll until it has closed.
@@ -564,7 +462,7 @@ async fn settle_locked(
 
 /// Writes the eligibility snapshot of a binding poll once it has opened: the ACTIVE members
 /// who had joined by `opens_at`.
-async fn take_eligibility(
+pub(super) async fn take_eligibility(
     txn: &DatabaseTransaction,
     poll: pricing_poll::Model,
 ) -> AppResult<pricing_poll::Model> {
@@ -595,7 +493,7 @@ async fn take_eligibility(
 }
 
 /// The poll row, locked, with its community; NOT_FOUND when the viewer may not see it.
-async fn lock_visible(
+pub(super) async fn lock_visible(
     txn: &DatabaseTransaction,
     viewer: &Viewer,
     poll_id: Uuid,
@@ -618,207 +516,4 @@ async fn lock(txn: &DatabaseTransaction, poll_id: Uuid) -> AppResult<pricing_pol
         .one(txn)
         .await?
         .ok_or_else(|| AppError::not_found("pricing poll"))
-}
-
-/// A validated ballot in minor units.
-struct Ballot {
-    choice: Option<i64>,
-    too_cheap: Option<i64>,
-    cheap: Option<i64>,
-    expensive: Option<i64>,
-    too_expensive: Option<i64>,
-    would_buy: Option<String>,
-}
-
-impl Ballot {
-    /// Writes the answers into a ballot row (a new one or the one it replaces).
-    fn fill(self, row: &mut pricing_ballot::ActiveModel, now: DateTime<Utc>) {
-        row.choice = Set(self.choice);
-        row.too_cheap = Set(self.too_cheap);
-        row.cheap = Set(self.cheap);
-        row.expensive = Set(self.expensive);
-        row.too_expensive = Set(self.too_expensive);
-        row.would_buy = Set(self.would_buy);
-        row.updated_at = Set(now);
-    }
-}
-
-fn validate_ballot(poll: &pricing_poll::Model, input: BallotInput) -> AppResult<Ballot> {
-    let digits = digits_of(poll);
-    let points = price_points(poll);
-    let price = |field: &str, value: Decimal| {
-        to_minor(value, digits).filter(|v| *v > 0).ok_or_else(|| {
-            AppError::bad_input(
-                field,
-                format!("prices must be positive with at most {digits} decimals"),
-            )
-        })
-    };
-    let mut ballot = Ballot {
-        choice: None,
-        too_cheap: None,
-        cheap: None,
-        expensive: None,
-        too_expensive: None,
-        would_buy: None,
-    };
-    let wrong = |field: &str| {
-        AppError::bad_input(
-            field,
-            "answer exactly the part that matches the poll's method",
-        )
-    };
-    match poll.method {
-        Method::Choice => {
-            if input.van_westendorp.is_some() {
-                return Err(wrong("vanWestendorp"));
-            }
-            if input.gabor_granger.is_some() {
-                return Err(wrong("gaborGranger"));
-            }
-            let choice = price("choice", input.choice.ok_or_else(|| wrong("choice"))?)?;
-            if !points.contains(&choice) {
-                return Err(AppError::bad_input(
-                    "choice",
-                    "choose one of the poll's price points",
-                ));
-            }
-            ballot.choice = Some(choice);
-        }
-        Method::VanWestendorp => {
-            if input.choice.is_some() {
-                return Err(wrong("choice"));
-            }
-            if input.gabor_granger.is_some() {
-                return Err(wrong("gaborGranger"));
-            }
-            let [a, b, c, d] = input.van_westendorp.ok_or_else(|| wrong("vanWestendorp"))?;
-            let answer = pricing_math::VwAnswer {
-                too_cheap: price("vanWestendorp.tooCheap", a)?,
-                cheap: price("vanWestendorp.cheap", b)?,
-                expensive: price("vanWestendorp.expensive", c)?,
-                too_expensive: price("vanWestendorp.tooExpensive", d)?,
-            };
-            if !answer.is_valid() {
-                return Err(AppError::bad_input(
-                    "vanWestendorp",
-                    "answers must satisfy tooCheap < cheap < expensive < tooExpensive",
-                ));
-            }
-            ballot.too_cheap = Some(answer.too_cheap);
-            ballot.cheap = Some(answer.cheap);
-            ballot.expensive = Some(answer.expensive);
-            ballot.too_expensive = Some(answer.too_expensive);
-        }
-        Method::GaborGranger => {
-            if input.choice.is_some() {
-                return Err(wrong("choice"));
-            }
-            if input.van_westendorp.is_some() {
-                return Err(wrong("vanWestendorp"));
-            }
-            let answers = input.gabor_granger.ok_or_else(|| wrong("gaborGranger"))?;
-            let mut ladder: BTreeMap<i64, bool> = BTreeMap::new();
-            for (value, would_buy) in answers {
-                let p = price("gaborGranger", value)?;
-                if ladder.insert(p, would_buy).is_some() {
-                    return Err(AppError::bad_input(
-                        "gaborGranger",
-                        "each price point is answered once",
-                    ));
-                }
-            }
-            if ladder.keys().copied().collect::<Vec<_>>() != points {
-                return Err(AppError::bad_input(
-                    "gaborGranger",
-                    "answer every price point of the poll, and only those",
-                ));
-            }
-            ballot.would_buy = Some(
-                ladder
-                    .iter()
-                    .map(|(p, yes)| format!("{p}:{}", u8::from(*yes)))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
-        }
-    }
-    Ok(ballot)
-}
-
-/// The Gabor-Granger ladder of a stored ballot.
-pub fn ladder(ballot: &pricing_ballot::Model) -> Vec<(i64, bool)> {
-    ballot
-        .would_buy
-        .as_deref()
-        .unwrap_or("")
-        .split(',')
-        .filter_map(|pair| {
-            let (price, yes) = pair.split_once(':')?;
-            Some((price.parse().ok()?, yes == "1"))
-        })
-        .collect()
-}
-
-const CHOICE: &str = "CHOICE";
-const TOO_CHEAP: &str = "TOO_CHEAP";
-const CHEAP: &str = "CHEAP";
-const EXPENSIVE: &str = "EXPENSIVE";
-const TOO_EXPENSIVE: &str = "TOO_EXPENSIVE";
-const GG_HIGHEST: &str = "GG_HIGHEST";
-
-/// What a stored ballot adds to the tallies: (answer, price) pairs.
-fn contributions(ballot: &pricing_ballot::Model) -> Vec<(&'static str, i64)> {
-    let mut out = Vec::new();
-    if let Some(c) = ballot.choice {
-        out.push((CHOICE, c));
-    }
-    for (answer, value) in [
-        (TOO_CHEAP, ballot.too_cheap),
-        (CHEAP, ballot.cheap),
-        (EXPENSIVE, ballot.expensive),
-        (TOO_EXPENSIVE, ballot.too_expensive),
-    ] {
-        if let Some(v) = value {
-            out.push((answer, v));
-        }
-    }
-    if ballot.would_buy.is_some() {
-        let highest = ladder(ballot)
-            .into_iter()
-            .filter(|(_, yes)| *yes)
-            .map(|(p, _)| p)
-            .max()
-            .unwrap_or(-1);
-        out.push((GG_HIGHEST, highest));
-    }
-    out
-}
-
-async fn add_to_tally(
-    txn: &DatabaseTransaction,
-    poll_id: Uuid,
-    entries: &[(&'static str, i64)],
-    delta: i64,
-) -> AppResult<()> {
-    let backend = txn.get_database_backend();
-    let sql = placeholders(
-        backend,
-        "INSERT INTO pricing_tally (poll_id, answer, price, ballots) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (poll_id, answer, price) DO UPDATE SET ballots = pricing_tally.ballots + $4",
-    );
-    for (answer, price) in entries {
-        txn.execute_raw(Statement::from_sql_and_values(
-            backend,
-            sql.clone(),
-            [
-                poll_id.into(),
-                (*answer).into(),
-                (*price).into(),
-                delta.into(),
-            ],
-        ))
-        .await?;
-    }
-    Ok(())
 }

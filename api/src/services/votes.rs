@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use entity::suggestion::{self, Status};
 use entity::vote::{self, Value};
+use sea_orm::ActiveEnum;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
@@ -49,10 +50,7 @@ pub async fn cast_in(
     ) {
         return Err(AppError::bad_input(
             "suggestionId",
-            format!(
-                "a {} suggestion takes no votes",
-                suggestions::status_name(locked.status)
-            ),
+            format!("a {} suggestion takes no votes", locked.status.to_value()),
         ));
     }
     let previous = find(txn, suggestion_id, voter.id)

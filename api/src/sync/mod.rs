@@ -9,6 +9,7 @@
 //! - [`compact`]: purges old tombstones and moves the horizon.
 
 pub mod cursor;
+pub mod mutations;
 pub mod pull;
 pub mod push;
 pub mod scopes;

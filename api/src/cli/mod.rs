@@ -1,5 +1,8 @@
 //! The `canyu` command line: `serve` (default), `migrate`, `export-schema`, `create-admin`,
-//! `rotate-keys`, `seed-demo`. Configuration comes from the environment (see `config.rs`).
+//! `rotate-keys`, `seed-demo` (its data in [`demo`]), `sync-compact`. Configuration comes from
+//! the environment (see `config.rs`).
+
+pub mod demo;
 
 use std::io::{BufRead, IsTerminal};
 
@@ -99,13 +102,13 @@ pub async fn run() -> anyhow::Result<()> {
             comments,
         } => {
             let state = AppState::init(config).await?;
-            let size = crate::services::demo::DemoSize {
+            let size = demo::DemoSize {
                 users,
                 suggestions,
                 votes,
                 comments,
             };
-            let report = crate::services::demo::seed(&state, size)
+            let report = demo::seed(&state, size)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
@@ -118,7 +121,7 @@ pub async fn run() -> anyhow::Result<()> {
             println!(
                 "every demo account (fan00000…, {}) has the password {}",
                 report.staff_handle,
-                crate::services::demo::DEMO_PASSWORD
+                demo::DEMO_PASSWORD
             );
         }
         Command::SyncCompact => {

@@ -12,13 +12,13 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, Set,
-    Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, IntoActiveModel,
+    QueryFilter, Set, Statement,
 };
 use uuid::Uuid;
 
-use super::suggestions::hot_rank;
 use crate::error::{AppError, AppResult};
+use crate::services::suggestions::hot_rank;
 use crate::state::AppState;
 
 /// The password of every demo account.
@@ -155,11 +155,8 @@ pub async fn seed(state: &AppState, size: DemoSize) -> AppResult<DemoReport> {
             start,
         ));
     }
-    let staff_id = user_rows[0].id.clone().unwrap();
-    let fan_ids: Vec<Uuid> = user_rows[1..]
-        .iter()
-        .map(|u| u.id.clone().unwrap())
-        .collect();
+    let staff_id = user_rows[0].id;
+    let fan_ids: Vec<Uuid> = user_rows[1..].iter().map(|u| u.id).collect();
     insert_chunks::<user::Entity>(db, user_rows).await?;
 
     // Communities: every fan joins the public ones; a fifth of them are insiders.
@@ -196,7 +193,7 @@ pub async fn seed(state: &AppState, size: DemoSize) -> AppResult<DemoReport> {
 
     // Suggestions, spread over the last 30 days, mostly in the first community.
     struct Draft {
-        model: suggestion::ActiveModel,
+        model: suggestion::Model,
         community: usize,
         up: i32,
         down: i32,
@@ -219,31 +216,31 @@ pub async fn seed(state: &AppState, size: DemoSize) -> AppResult<DemoReport> {
         let title =
             capitalise(&templates[rng.gen_range(0..templates.len())].replace("{}", subject));
         let created = start + Duration::seconds(rng.gen_range(0..30 * 24 * 3600));
-        let model = suggestion::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            community_id: Set(communities[c].0),
-            author_id: Set(author),
-            kind: Set(kind),
-            title: Set(title),
-            body: Set(format!(
+        let model = suggestion::Model {
+            id: Uuid::now_v7(),
+            community_id: communities[c].0,
+            author_id: author,
+            kind,
+            title,
+            body: format!(
                 "I use it every day. {} matters to me because it is what I notice first. \
                  (#{i})",
                 capitalise(subject)
-            )),
-            product_line: Set(Some(communities[c].1.clone())),
-            status: Set(Status::Open),
-            upvotes: Set(0),
-            downvotes: Set(0),
-            score: Set(0),
-            comment_count: Set(0),
-            hot_rank: Set(0),
-            official_response_id: Set(None),
-            first_response_at: Set(None),
-            resolved_at: Set(None),
-            duplicate_of_id: Set(None),
-            deleted_at: Set(None),
-            created_at: Set(created),
-            updated_at: Set(created),
+            ),
+            product_line: Some(communities[c].1.clone()),
+            status: Status::Open,
+            upvotes: 0,
+            downvotes: 0,
+            score: 0,
+            comment_count: 0,
+            hot_rank: 0,
+            official_response_id: None,
+            first_response_at: None,
+            resolved_at: None,
+            duplicate_of_id: None,
+            deleted_at: None,
+            created_at: created,
+            updated_at: created,
         };
         drafts.push(Draft {
             model,
@@ -276,13 +273,13 @@ pub async fn seed(state: &AppState, size: DemoSize) -> AppResult<DemoReport> {
             drafts[d].down += 1;
             vote::Value::Down
         };
-        vote_rows.push(vote::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            suggestion_id: Set(drafts[d].model.id.clone().unwrap()),
-            user_id: Set(voter),
-            value: Set(value),
-            created_at: Set(now),
-            updated_at: Set(now),
+        vote_rows.push(vote::Model {
+            id: Uuid::now_v7(),
+            suggestion_id: drafts[d].model.id,
+            user_id: voter,
+            value,
+            created_at: now,
+            updated_at: now,
         });
     }
 
@@ -299,7 +296,7 @@ pub async fn seed(state: &AppState, size: DemoSize) -> AppResult<DemoReport> {
             .unwrap_or(&staff_id);
         drafts[d].comments += 1;
         comment_rows.push(comment_row(
-            drafts[d].model.id.clone().unwrap(),
+            drafts[d].model.id,
             author,
             COMMENTS[rng.gen_range(0..COMMENTS.len())],
             false,
@@ -307,11 +304,11 @@ pub async fn seed(state: &AppState, size: DemoSize) -> AppResult<DemoReport> {
         ));
     }
     for draft in &mut drafts {
-        let id = draft.model.id.clone().unwrap();
-        let created = draft.model.created_at.clone().unwrap();
+        let id = draft.model.id;
+        let created = draft.model.created_at;
         event_rows.push(event_row(
             id,
-            Some(draft.model.author_id.clone().unwrap()),
+            Some(draft.model.author_id),
             None,
             Status::Open,
             created,
@@ -331,11 +328,11 @@ pub async fn seed(state: &AppState, size: DemoSize) -> AppResult<DemoReport> {
                 true,
                 answered,
             );
-            draft.model.official_response_id = Set(Some(response.id.clone().unwrap()));
-            draft.model.first_response_at = Set(Some(answered));
-            draft.model.status = Set(status);
+            draft.model.official_response_id = Some(response.id);
+            draft.model.first_response_at = Some(answered);
+            draft.model.status = status;
             if matches!(status, Status::Shipped | Status::Declined) {
-                draft.model.resolved_at = Set(Some(answered));
+                draft.model.resolved_at = Some(answered);
             }
             draft.comments += 1;
             comment_rows.push(response);
@@ -348,24 +345,17 @@ pub async fn seed(state: &AppState, size: DemoSize) -> AppResult<DemoReport> {
             ));
         }
         let score = draft.up - draft.down;
-        draft.model.upvotes = Set(draft.up);
-        draft.model.downvotes = Set(draft.down);
-        draft.model.score = Set(score);
-        draft.model.comment_count = Set(draft.comments);
-        draft.model.hot_rank = Set(hot_rank(score, created));
+        draft.model.upvotes = draft.up;
+        draft.model.downvotes = draft.down;
+        draft.model.score = score;
+        draft.model.comment_count = draft.comments;
+        draft.model.hot_rank = hot_rank(score, created);
     }
-    let suggestion_rows: Vec<suggestion::ActiveModel> =
-        drafts.into_iter().map(|d| d.model).collect();
+    let suggestion_rows: Vec<suggestion::Model> = drafts.into_iter().map(|d| d.model).collect();
     let suggestions = suggestion_rows.len();
     let search_rows: Vec<(Uuid, String, String)> = suggestion_rows
         .iter()
-        .map(|s| {
-            (
-                s.id.clone().unwrap(),
-                s.title.clone().unwrap(),
-                s.body.clone().unwrap(),
-            )
-        })
+        .map(|s| (s.id, s.title.clone(), s.body.clone()))
         .collect();
     insert_chunks::<suggestion::Entity>(db, suggestion_rows).await?;
     let votes = vote_rows.len();
@@ -407,15 +397,22 @@ pub async fn seed(state: &AppState, size: DemoSize) -> AppResult<DemoReport> {
     })
 }
 
-async fn insert_chunks<E>(db: &impl ConnectionTrait, rows: Vec<E::ActiveModel>) -> AppResult<()>
+/// Inserts `rows` 500 at a time.
+async fn insert_chunks<E>(db: &impl ConnectionTrait, rows: Vec<E::Model>) -> AppResult<()>
 where
     E: EntityTrait,
-    E::ActiveModel: ActiveModelTrait<Entity = E> + Clone,
+    E::Model: IntoActiveModel<E::ActiveModel> + Clone,
+    E::ActiveModel: ActiveModelTrait<Entity = E>,
 {
     for chunk in rows.chunks(500) {
-        E::insert_many(chunk.to_vec())
-            .exec_without_returning(db)
-            .await?;
+        E::insert_many(
+            chunk
+                .iter()
+                .cloned()
+                .map(IntoActiveModel::into_active_model),
+        )
+        .exec_without_returning(db)
+        .await?;
     }
     Ok(())
 }
@@ -426,17 +423,17 @@ fn user_row(
     password_hash: &str,
     role: Role,
     at: chrono::DateTime<Utc>,
-) -> user::ActiveModel {
-    user::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        handle: Set(handle.to_string()),
-        display_name: Set(display_name.to_string()),
-        password_hash: Set(password_hash.to_string()),
-        role: Set(role),
-        token_version: Set(0),
-        banned_at: Set(None),
-        created_at: Set(at),
-        updated_at: Set(at),
+) -> user::Model {
+    user::Model {
+        id: Uuid::now_v7(),
+        handle: handle.to_string(),
+        display_name: display_name.to_string(),
+        password_hash: password_hash.to_string(),
+        role,
+        token_version: 0,
+        banned_at: None,
+        created_at: at,
+        updated_at: at,
     }
 }
 
@@ -445,15 +442,15 @@ fn membership_row(
     user_id: Uuid,
     role: CommunityRole,
     at: chrono::DateTime<Utc>,
-) -> membership::ActiveModel {
-    membership::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        community_id: Set(community_id),
-        user_id: Set(user_id),
-        role: Set(role),
-        status: Set(MembershipStatus::Active),
-        joined_at: Set(Some(at)),
-        created_at: Set(at),
+) -> membership::Model {
+    membership::Model {
+        id: Uuid::now_v7(),
+        community_id,
+        user_id,
+        role,
+        status: MembershipStatus::Active,
+        joined_at: Some(at),
+        created_at: at,
     }
 }
 
@@ -463,16 +460,16 @@ fn comment_row(
     body: &str,
     official: bool,
     at: chrono::DateTime<Utc>,
-) -> comment::ActiveModel {
-    comment::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        suggestion_id: Set(suggestion_id),
-        author_id: Set(author_id),
-        body: Set(body.to_string()),
-        official: Set(official),
-        created_at: Set(at),
-        edited_at: Set(None),
-        deleted_at: Set(None),
+) -> comment::Model {
+    comment::Model {
+        id: Uuid::now_v7(),
+        suggestion_id,
+        author_id,
+        body: body.to_string(),
+        official,
+        created_at: at,
+        edited_at: None,
+        deleted_at: None,
     }
 }
 
@@ -482,15 +479,15 @@ fn event_row(
     from: Option<Status>,
     to: Status,
     at: chrono::DateTime<Utc>,
-) -> suggestion_event::ActiveModel {
-    suggestion_event::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        suggestion_id: Set(suggestion_id),
-        actor_id: Set(actor_id),
-        from_status: Set(from),
-        to_status: Set(to),
-        note: Set(None),
-        created_at: Set(at),
+) -> suggestion_event::Model {
+    suggestion_event::Model {
+        id: Uuid::now_v7(),
+        suggestion_id,
+        actor_id,
+        from_status: from,
+        to_status: to,
+        note: None,
+        created_at: at,
     }
 }
 

@@ -1,0 +1,186 @@
+//! The only actix wiring: the server, its routes and middleware (CORS, request ids), and the
+//! answers every endpoint shares (error bodies, the bearer token). Each endpoint family has its
+//! file:
+//!
+//! - [`graphql`]: `POST /graphql` (JSON only, at most 64 KiB, one operation), `GET /graphql`
+//!   (GraphiQL in development; queries only), and `/graphql/ws` (`graphql-transport-ws`).
+//! - [`oauth`]: the OAuth2 client-credentials token endpoint and the JWKS.
+//! - [`ops`]: health and metrics.
+//! - [`exports`]: the finance export's route.
+
+mod exports;
+mod graphql;
+mod oauth;
+mod ops;
+
+pub use graphql::MAX_BODY_BYTES;
+
+use std::net::TcpListener;
+
+use actix_cors::Cors;
+use actix_web::dev::{Server, Service, ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::web;
+use actix_web::{App, HttpMessage, HttpRequest, HttpResponse, HttpServer};
+use serde_json::json;
+
+use crate::auth::Viewer;
+use crate::error::{AppError, AppResult};
+use crate::graphql::AppSchema;
+use crate::services::users;
+use crate::state::AppState;
+
+/// A bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds `state.config.bind_addr` and prepares the server.
+    pub fn build(state: AppState) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&state.config.bind_addr)?;
+        let port = listener.local_addr()?.port();
+        let schema = crate::graphql::build_schema(&state.config, state.clone());
+        let server = serve(listener, state, schema)?;
+        Ok(Application { port, server })
+    }
+
+    /// The port actually bound (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle to stop the server.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Runs until the server is stopped.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Returns the id the request is logged under as `x-request-id`, so a caller can quote it.
+fn echo_request_id<S, B>(
+    req: ServiceRequest,
+    service: &S,
+) -> impl Future<Output = actix_web::Result<ServiceResponse<B>>> + use<S, B>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+{
+    let id = req
+        .extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .map(|id| id.to_string());
+    let response = service.call(req);
+    async move {
+        let mut response = response.await?;
+        if let Some(value) = id.and_then(|id| HeaderValue::from_str(&id).ok()) {
+            let name = header::HeaderName::from_static("x-request-id");
+            response.headers_mut().insert(name, value);
+        }
+        Ok(response)
+    }
+}
+
+fn serve(listener: TcpListener, state: AppState, schema: AppSchema) -> std::io::Result<Server> {
+    let state = web::Data::new(state);
+    let schema = web::Data::new(schema);
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(cors(&state.config.cors_allowed_origins))
+            .wrap_fn(echo_request_id)
+            .wrap(tracing_actix_web::TracingLogger::default())
+            .app_data(state.clone())
+            .app_data(schema.clone())
+            .app_data(
+                web::FormConfig::default()
+                    .limit(16 * 1024)
+                    .error_handler(|err, _| {
+                        actix_web::error::InternalError::from_response(
+                            err,
+                            oauth::oauth_error(
+                                StatusCode::BAD_REQUEST,
+                                "invalid_request",
+                                "malformed form body",
+                            ),
+                        )
+                        .into()
+                    }),
+            )
+            .route("/graphql", web::post().to(graphql::graphql_post))
+            .route("/graphql", web::get().to(graphql::graphql_get))
+            .route("/graphql/ws", web::get().to(graphql::graphql_ws))
+            .route("/oauth/token", web::post().to(oauth::oauth_token))
+            .route("/.well-known/jwks.json", web::get().to(oauth::jwks))
+            .route("/healthz", web::get().to(ops::healthz))
+            .route("/metrics", web::get().to(ops::metrics))
+            .route(
+                "/exports/revenue-shares.csv",
+                web::get().to(exports::revenue_shares_csv),
+            )
+    })
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let base = Cors::default()
+        .allowed_methods(["GET", "POST"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(3600);
+    if origins.iter().any(|o| o == "*") {
+        return base.allow_any_origin();
+    }
+    origins
+        .iter()
+        .fold(base, |cors, origin| cors.allowed_origin(origin))
+}
+
+/// `{"errors":[{"message", "extensions":{"code"}}]}` with `status`.
+pub(super) fn graphql_error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    HttpResponse::build(status).json(json!({
+        "errors": [{ "message": message, "extensions": { "code": code } }]
+    }))
+}
+
+pub(super) fn app_error_response(err: &AppError) -> HttpResponse {
+    let status = match err {
+        AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+        AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let mut response = graphql_error(status, err.code(), &err.to_string());
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer error=\"invalid_token\""),
+        );
+    }
+    response
+}
+
+/// No header: anonymous. A valid bearer token: its viewer. Anything else: UNAUTHENTICATED.
+pub(super) async fn viewer_of(state: &AppState, req: &HttpRequest) -> AppResult<Viewer> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(Viewer::Anonymous);
+    };
+    let token = value.to_str().ok().and_then(bearer_token).ok_or_else(|| {
+        AppError::Unauthenticated("expected `Authorization: Bearer <token>`".into())
+    })?;
+    users::authenticate(state, token).await
+}
+
+pub(super) fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}

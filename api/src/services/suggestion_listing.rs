@@ -1,0 +1,353 @@
+//! The suggestion listing: filters, the four sorts, full-text search, and stable cursors.
+//!
+//! A listing's later pages read the order as it stood when its first page was read (the
+//! snapshot in the cursor, rebuilt from `tally_change`), so votes cast meanwhile never make a
+//! suggestion appear twice or not at all.
+
+use chrono::{DateTime, Utc};
+use entity::suggestion::{self, Kind, Status};
+use sea_orm::ActiveEnum;
+use sea_orm::Iterable;
+use sea_orm::{ConnectionTrait, DatabaseBackend, FromQueryResult, IdenStatic, Statement, Value};
+use uuid::Uuid;
+
+use super::communities;
+use super::suggestions::CURSOR_HORIZON_SECS;
+use crate::auth::Viewer;
+use crate::db::placeholders;
+use crate::error::{AppError, AppResult};
+use crate::pagination::{Page, PageRequest, encode_cursor};
+use crate::state::AppState;
+
+/// The orders a listing can take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    /// Score with time decay: see [`hot_rank`].
+    Hot,
+    /// Highest score first.
+    Top,
+    /// Newest first.
+    New,
+    /// Most comments first.
+    MostDiscussed,
+}
+
+/// Which suggestions a listing shows.
+#[derive(Debug, Clone)]
+pub struct ListFilter {
+    pub community_id: Option<Uuid>,
+    pub author_id: Option<Uuid>,
+    pub statuses: Vec<Status>,
+    pub kind: Option<Kind>,
+    pub sort: Sort,
+    pub search: Option<String>,
+}
+
+/// Where a listing's later page continues: the snapshot of its first page, and the last key.
+struct Position {
+    sort: Sort,
+    snapshot: String,
+    taken_at: i64,
+    key: String,
+    id: Uuid,
+}
+
+impl Position {
+    fn encode(&self) -> String {
+        encode_cursor(&format!(
+            "s|{}|{}|{}|{}|{}",
+            sort_tag(self.sort),
+            self.taken_at,
+            self.snapshot,
+            self.key,
+            self.id
+        ))
+    }
+
+    fn decode(raw: &str, sort: Sort) -> AppResult<Self> {
+        let invalid = || AppError::bad_input("after", "invalid cursor");
+        let mut parts = raw.split('|');
+        if parts.next() != Some("s") {
+            return Err(invalid());
+        }
+        let tag = parts.next().ok_or_else(invalid)?;
+        if tag != sort_tag(sort) {
+            return Err(AppError::bad_input(
+                "after",
+                "this cursor belongs to a listing with another sort",
+            ));
+        }
+        let taken_at: i64 = parts
+            .next()
+            .and_then(|t| t.parse().ok())
+            .ok_or_else(invalid)?;
+        let snapshot = parts.next().ok_or_else(invalid)?.to_string();
+        let key = parts.next().ok_or_else(invalid)?.to_string();
+        let id = parts
+            .next()
+            .and_then(|i| Uuid::parse_str(i).ok())
+            .ok_or_else(invalid)?;
+        if parts.next().is_some() || snapshot.is_empty() {
+            return Err(invalid());
+        }
+        if Utc::now().timestamp() - taken_at > CURSOR_HORIZON_SECS {
+            return Err(AppError::bad_input(
+                "after",
+                "this cursor has expired; start again from the first page",
+            ));
+        }
+        Ok(Position {
+            sort,
+            snapshot,
+            taken_at,
+            key,
+            id,
+        })
+    }
+}
+
+fn sort_tag(sort: Sort) -> &'static str {
+    match sort {
+        Sort::Hot => "hot",
+        Sort::Top => "top",
+        Sort::New => "new",
+        Sort::MostDiscussed => "disc",
+    }
+}
+
+struct Keyed {
+    sort_key: String,
+    snap: String,
+}
+
+/// Lists suggestions `viewer` may see, in `filter.sort` order, paged with stable cursors.
+pub async fn list(
+    state: &AppState,
+    viewer: &Viewer,
+    filter: ListFilter,
+    page: PageRequest,
+) -> AppResult<Page<suggestion::Model>> {
+    let db = &state.db;
+    let backend = db.get_database_backend();
+    let after = page
+        .after
+        .as_deref()
+        .map(|raw| Position::decode(raw, filter.sort))
+        .transpose()?;
+    let mut values: Vec<Value> = Vec::new();
+    let mut bind = |value: Value| {
+        values.push(value);
+        format!("${}", values.len())
+    };
+
+    let mut conditions = vec!["s.deleted_at IS NULL".to_string()];
+    // Visibility is part of the query; only an empty answer needs telling apart "nothing
+    // matches" from "no such community" (NOT_FOUND), which costs a query then.
+    if let Some(community_id) = filter.community_id {
+        conditions.push(format!("s.community_id = {}", bind(community_id.into())));
+    }
+    if !viewer.is_staff() {
+        let mut visible =
+            vec!["s.community_id IN (SELECT id FROM community WHERE visibility = 'PUBLIC')".into()];
+        if let Some(user_id) = viewer.user_id() {
+            visible.push(format!(
+                "s.community_id IN (SELECT community_id FROM membership \
+                 WHERE user_id = {} AND status = 'ACTIVE')",
+                bind(user_id.into())
+            ));
+        }
+        conditions.push(format!("({})", visible.join(" OR ")));
+    }
+    if let Some(author_id) = filter.author_id {
+        conditions.push(format!("s.author_id = {}", bind(author_id.into())));
+    }
+    if !filter.statuses.is_empty() {
+        let list: Vec<String> = filter
+            .statuses
+            .iter()
+            .map(|s| bind(s.to_value().into()))
+            .collect();
+        conditions.push(format!("s.status IN ({})", list.join(", ")));
+    }
+    if let Some(kind) = filter.kind {
+        conditions.push(format!("s.kind = {}", bind(kind.to_value().into())));
+    }
+    if let Some(search) = filter.search.as_deref() {
+        let words = search_words(search);
+        if words.is_empty() {
+            if let Some(community_id) = filter.community_id {
+                communities::require_visible(db, viewer, community_id).await?;
+            }
+            return Ok(Page::from_rows(Vec::new(), &page, |_| String::new()));
+        }
+        match backend {
+            DatabaseBackend::Postgres => conditions.push(format!(
+                "s.search_vector @@ plainto_tsquery('simple', {})",
+                bind(words.join(" ").into())
+            )),
+            _ => {
+                let query: Vec<String> = words
+                    .iter()
+                    .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+                    .collect();
+                conditions.push(format!(
+                    "s.id IN (SELECT suggestion_id FROM suggestion_fts \
+                     WHERE suggestion_fts MATCH {})",
+                    bind(query.join(" ").into())
+                ));
+            }
+        }
+    }
+
+    // The keys as of the snapshot: the value before the first change the snapshot does not
+    // see, or the current one; suggestions created after the snapshot are left out.
+    let (late_join, score, comments, hot) = match &after {
+        None => (
+            String::new(),
+            "s.score".to_string(),
+            "s.comment_count".to_string(),
+            "s.hot_rank".to_string(),
+        ),
+        Some(position) => {
+            let unseen = match backend {
+                DatabaseBackend::Postgres => {
+                    let snap = bind(position.snapshot.clone().into());
+                    format!(
+                        "txid >= (pg_snapshot_xmin({snap}::pg_snapshot)::text)::bigint \
+                         AND NOT pg_visible_in_snapshot((txid::text)::xid8, {snap}::pg_snapshot)"
+                    )
+                }
+                _ => {
+                    let seen: i64 = position
+                        .snapshot
+                        .parse()
+                        .map_err(|_| AppError::bad_input("after", "invalid cursor"))?;
+                    format!("id > {}", bind(seen.into()))
+                }
+            };
+            conditions.push("COALESCE(l.created, FALSE) = FALSE".into());
+            (
+                format!(
+                    "LEFT JOIN (SELECT suggestion_id, score_before, comments_before, hot_before, \
+                     created FROM tally_change WHERE id IN (SELECT MIN(id) FROM tally_change \
+                     WHERE {unseen} GROUP BY suggestion_id)) l ON l.suggestion_id = s.id"
+                ),
+                "COALESCE(l.score_before, s.score)".to_string(),
+                "COALESCE(l.comments_before, s.comment_count)".to_string(),
+                "COALESCE(l.hot_before, s.hot_rank)".to_string(),
+            )
+        }
+    };
+    let key = match filter.sort {
+        Sort::Hot => hot,
+        Sort::Top => score,
+        Sort::MostDiscussed => comments,
+        Sort::New => "s.created_at".to_string(),
+    };
+    let snap = match (&after, backend) {
+        (Some(position), _) => bind(position.snapshot.clone().into()),
+        (None, DatabaseBackend::Postgres) => "pg_current_snapshot()::text".to_string(),
+        (None, _) => "CAST((SELECT COALESCE(MAX(id), 0) FROM tally_change) AS TEXT)".to_string(),
+    };
+    let columns: Vec<String> = suggestion::Column::iter()
+        .map(|c| format!("s.{}", c.as_str()))
+        .collect();
+    let mut outer = String::new();
+    if let Some(position) = &after {
+        let key_value: Value = match filter.sort {
+            Sort::New => DateTime::parse_from_rfc3339(&position.key)
+                .map_err(|_| AppError::bad_input("after", "invalid cursor"))?
+                .with_timezone(&Utc)
+                .into(),
+            _ => position
+                .key
+                .parse::<i64>()
+                .map_err(|_| AppError::bad_input("after", "invalid cursor"))?
+                .into(),
+        };
+        let k1 = bind(key_value.clone());
+        let k2 = bind(key_value);
+        let id = bind(position.id.into());
+        outer = format!("WHERE t.k < {k1} OR (t.k = {k2} AND t.id < {id})");
+    }
+    let limit = bind(((page.limit + 1) as i64).into());
+    let sql = format!(
+        "SELECT t.* FROM (SELECT {columns}, {key} AS k, {snap} AS snap FROM suggestion s {late_join} \
+         WHERE {conditions}) t {outer} ORDER BY t.k DESC, t.id DESC LIMIT {limit}",
+        columns = columns.join(", "),
+        conditions = conditions.join(" AND "),
+    );
+    let statement = Statement::from_sql_and_values(backend, placeholders(backend, &sql), values);
+    let rows = db.query_all_raw(statement).await?;
+    if let (true, Some(community_id)) = (rows.is_empty(), filter.community_id) {
+        communities::require_visible(db, viewer, community_id).await?;
+    }
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let model = suggestion::Model::from_query_result(row, "")?;
+        let key = match filter.sort {
+            Sort::New => model.created_at.to_rfc3339(),
+            _ => row
+                .try_get::<i64>("", "k")
+                .or_else(|_| row.try_get::<i32>("", "k").map(i64::from))?
+                .to_string(),
+        };
+        let snap: String = row.try_get("", "snap")?;
+        items.push((
+            model,
+            Keyed {
+                sort_key: key,
+                snap,
+            },
+        ));
+    }
+    let taken_at = after
+        .as_ref()
+        .map(|p| p.taken_at)
+        .unwrap_or_else(|| Utc::now().timestamp());
+    let sort = filter.sort;
+    let has_next_page = items.len() as u64 > page.limit;
+    items.truncate(page.limit as usize);
+    let items = items
+        .into_iter()
+        .map(|(model, keyed)| {
+            let position = Position {
+                sort,
+                snapshot: keyed.snap,
+                taken_at,
+                key: keyed.sort_key,
+                id: model.id,
+            };
+            (position.encode(), model)
+        })
+        .collect();
+    Ok(Page {
+        items,
+        has_next_page,
+        has_previous_page: after.is_some(),
+    })
+}
+
+/// The words of a search, for a literal match: anything but letters and digits separates.
+fn search_words(search: &str) -> Vec<String> {
+    search
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(16)
+        .map(str::to_lowercase)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_input_becomes_plain_words() {
+        assert_eq!(
+            search_words("\"a\" OR b*:c'); DROP"),
+            ["a", "or", "b", "c", "drop"]
+        );
+        assert!(search_words("*:()").is_empty());
+    }
+}
