@@ -4,12 +4,14 @@
 
 use chrono::Utc;
 use entity::comment;
+use futures_util::TryFutureExt;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
+use super::idempotency::{Created, create_once};
 use super::{input, memberships, suggestions};
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
@@ -56,31 +58,39 @@ pub async fn add_in(
     let body = input::text("body", body, 1, MAX_BODY)?;
     let id = id.unwrap_or_else(Uuid::now_v7);
     let (locked, author) = suggestions::lock_for_member(txn, viewer, suggestion_id).await?;
-    if let Some(existing) = comment::Entity::find_by_id(id).one(txn).await? {
-        let same = existing.suggestion_id == suggestion_id
-            && existing.author_id == author.id
-            && existing.body == body
-            && existing.deleted_at.is_none();
-        return if same {
-            Ok(existing)
-        } else {
-            Err(AppError::Conflict(
-                "a different comment already has this id".into(),
-            ))
-        };
-    }
-    let created = comment::ActiveModel {
+    let row = comment::ActiveModel {
         id: Set(id),
         suggestion_id: Set(suggestion_id),
         author_id: Set(author.id),
-        body: Set(body),
+        body: Set(body.clone()),
         official: Set(false),
         created_at: Set(Utc::now()),
         edited_at: Set(None),
         deleted_at: Set(None),
-    }
-    .insert(txn)
-    .await?;
+    };
+    let created = match create_once::<comment::Entity, _, _>(
+        txn,
+        row,
+        [comment::Column::Id],
+        || {
+            comment::Entity::find_by_id(id)
+                .one(txn)
+                .map_err(AppError::from)
+        },
+        |found| {
+            found.suggestion_id == suggestion_id
+                && found.author_id == author.id
+                && found.body == body
+                && found.deleted_at.is_none()
+        },
+        "a different comment already has this id",
+        None,
+    )
+    .await?
+    {
+        Created::New(created) => created,
+        Created::Replayed(stored) => return Ok(stored),
+    };
     let updated = suggestions::apply_tally(txn, locked, 0, 0, 1).await?;
     sync.comment(&created, updated.community_id);
     sync.suggestion(&updated);

@@ -6,6 +6,7 @@
 use chrono::Utc;
 use entity::community::{self, Visibility};
 use entity::membership::{self, CommunityRole, MembershipStatus};
+use futures_util::TryFutureExt;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
@@ -13,6 +14,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::idempotency::{Created, create_once};
 use super::input::{escape_like, line, text};
 use super::memberships::{find_membership, private_member_of, require_moderator};
 use crate::auth::Viewer;
@@ -52,36 +54,42 @@ pub async fn create(
     let description = text("description", &input.description, 0, 2000)?;
     let id = input.id.unwrap_or_else(Uuid::now_v7);
     let txn = crate::db::begin_write(&state.db).await?;
-    if let Some(existing) = community::Entity::find_by_id(id).one(&txn).await? {
-        txn.commit().await?;
-        let same = existing.slug == slug
-            && existing.name == name
-            && existing.description == description
-            && existing.visibility == input.visibility
-            && existing.created_by == user.id;
-        return if same {
-            Ok(existing)
-        } else {
-            Err(AppError::Conflict(
-                "a different community already has this id".into(),
-            ))
-        };
-    }
     let now = Utc::now();
-    let created = community::ActiveModel {
+    let row = community::ActiveModel {
         id: Set(id),
-        slug: Set(slug),
-        name: Set(name),
-        description: Set(description),
+        slug: Set(slug.clone()),
+        name: Set(name.clone()),
+        description: Set(description.clone()),
         visibility: Set(input.visibility),
         member_count: Set(1),
         created_by: Set(user.id),
         created_at: Set(now),
         updated_at: Set(now),
-    }
-    .insert(&txn)
-    .await
-    .map_err(|e| AppError::conflict_on_unique(e, "this slug is taken"))?;
+    };
+    let created = match create_once::<community::Entity, _, _>(
+        &txn,
+        row,
+        [community::Column::Id],
+        || {
+            community::Entity::find_by_id(id)
+                .one(&txn)
+                .map_err(AppError::from)
+        },
+        |found| {
+            found.slug == slug
+                && found.name == name
+                && found.description == description
+                && found.visibility == input.visibility
+                && found.created_by == user.id
+        },
+        "a different community already has this id",
+        Some("this slug is taken"),
+    )
+    .await?
+    {
+        Created::New(created) => created,
+        Created::Replayed(stored) => return Ok(stored),
+    };
     let owner = membership::ActiveModel {
         id: Set(Uuid::now_v7()),
         community_id: Set(id),

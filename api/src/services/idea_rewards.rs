@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use super::audit::{self, Actor};
 use super::dividend_math::WHOLE_BPS;
+use super::idempotency::{Created, create_once, replay};
 use super::{input, money, suggestion_workflow, suggestions};
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
@@ -90,11 +91,11 @@ pub async fn adopt(state: &AppState, viewer: &Viewer, input: NewReward) -> AppRe
     let contributors = input
         .contributors
         .unwrap_or_else(|| vec![(found.author_id, WHOLE_BPS)]);
-    if let Some(id) = input.id
-        && let Some(existing) = find_many(&txn, &[id]).await?.pop()
-    {
-        txn.commit().await?;
-        let same = existing.model.suggestion_id == found.id
+    let id = input.id.unwrap_or_else(Uuid::now_v7);
+    let db = &txn;
+    let stored = || async move { Ok(find_many(db, &[id]).await?.pop()) };
+    let same = |existing: &Reward| {
+        existing.model.suggestion_id == found.id
             && existing.model.product_line == product_line
             && existing.model.share_bps == share_bps
             && existing.model.currency == currency
@@ -103,14 +104,12 @@ pub async fn adopt(state: &AppState, viewer: &Viewer, input: NewReward) -> AppRe
                 .contributors
                 .iter()
                 .map(|c| (c.user_id, c.weight_bps))
-                .eq(contributors.iter().copied());
-        return if same {
-            Ok(existing)
-        } else {
-            Err(AppError::Conflict(
-                "a different idea reward already has this id".into(),
-            ))
-        };
+                .eq(contributors.iter().copied())
+    };
+    const CONFLICT: &str = "a different idea reward already has this id";
+    // A replay answers before the checks below, which the stored reward itself would fail.
+    if let Some(existing) = replay(stored().await?, same, CONFLICT)? {
+        return Ok(existing);
     }
     if matches!(found.status, Status::Declined | Status::Duplicate) {
         return Err(AppError::Conflict(format!(
@@ -145,19 +144,31 @@ pub async fn adopt(state: &AppState, viewer: &Viewer, input: NewReward) -> AppRe
     }
 
     let now = Utc::now();
-    let model = idea_reward::ActiveModel {
-        id: Set(input.id.unwrap_or_else(Uuid::now_v7)),
+    let row = idea_reward::ActiveModel {
+        id: Set(id),
         suggestion_id: Set(found.id),
-        product_line: Set(product_line),
+        product_line: Set(product_line.clone()),
         share_bps: Set(share_bps),
-        currency: Set(currency),
+        currency: Set(currency.clone()),
         starts_at: Set(starts_at),
         ends_at: Set(ends_at),
         created_by: Set(admin.id),
         created_at: Set(now),
-    }
-    .insert(&txn)
-    .await?;
+    };
+    let model = match create_once::<idea_reward::Entity, _, _>(
+        &txn,
+        row,
+        [idea_reward::Column::Id],
+        stored,
+        same,
+        CONFLICT,
+        None,
+    )
+    .await?
+    {
+        Created::New(model) => model,
+        Created::Replayed(stored) => return Ok(stored),
+    };
     let rows: Vec<idea_reward_contributor::ActiveModel> = contributors
         .iter()
         .enumerate()

@@ -6,6 +6,7 @@ pub mod comments;
 pub mod communities;
 pub mod dividend_math;
 pub mod idea_rewards;
+pub mod idempotency;
 pub mod input;
 pub mod memberships;
 pub mod money;

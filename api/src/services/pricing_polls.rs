@@ -15,6 +15,7 @@ use entity::membership::MembershipStatus;
 use entity::pricing_poll::{self, Method, Outcome};
 use entity::user::Role;
 use entity::{community, membership, pricing_eligibility};
+use futures_util::TryFutureExt;
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend,
@@ -22,6 +23,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::idempotency::{Created, create_once};
 use super::money::{self, minor_digits, to_minor};
 use super::pricing_ballots::{CHEAP, CHOICE, EXPENSIVE, GG_HIGHEST, TOO_CHEAP, TOO_EXPENSIVE};
 use super::pricing_math::{self, VwTally};
@@ -162,34 +164,14 @@ pub async fn create(
         .join(",");
     let txn = crate::db::begin_write(&state.db).await?;
     communities::require_visible(&txn, viewer, input.community_id).await?;
-    if let Some(existing) = pricing_poll::Entity::find_by_id(id).one(&txn).await? {
-        txn.commit().await?;
-        let same = existing.community_id == input.community_id
-            && existing.product_name == product_name
-            && existing.description == description
-            && existing.currency == currency
-            && existing.method == input.method
-            && existing.price_points == points_text
-            && existing.opens_at == opens_at
-            && existing.closes_at == closes_at
-            && existing.binding == input.binding
-            && existing.quorum == quorum;
-        return if same {
-            Ok(existing)
-        } else {
-            Err(AppError::Conflict(
-                "a different pricing poll already has this id".into(),
-            ))
-        };
-    }
-    let created = pricing_poll::ActiveModel {
+    let row = pricing_poll::ActiveModel {
         id: Set(id),
         community_id: Set(input.community_id),
-        product_name: Set(product_name),
-        description: Set(description),
-        currency: Set(currency),
+        product_name: Set(product_name.clone()),
+        description: Set(description.clone()),
+        currency: Set(currency.clone()),
         method: Set(input.method),
-        price_points: Set(points_text),
+        price_points: Set(points_text.clone()),
         opens_at: Set(opens_at),
         closes_at: Set(closes_at),
         closed_at: Set(None),
@@ -203,9 +185,36 @@ pub async fn create(
         outcome_at: Set(None),
         created_by: Set(staff.id),
         created_at: Set(Utc::now()),
-    }
-    .insert(&txn)
-    .await?;
+    };
+    let created = match create_once::<pricing_poll::Entity, _, _>(
+        &txn,
+        row,
+        [pricing_poll::Column::Id],
+        || {
+            pricing_poll::Entity::find_by_id(id)
+                .one(&txn)
+                .map_err(AppError::from)
+        },
+        |found| {
+            found.community_id == input.community_id
+                && found.product_name == product_name
+                && found.description == description
+                && found.currency == currency
+                && found.method == input.method
+                && found.price_points == points_text
+                && found.opens_at == opens_at
+                && found.closes_at == closes_at
+                && found.binding == input.binding
+                && found.quorum == quorum
+        },
+        "a different pricing poll already has this id",
+        None,
+    )
+    .await?
+    {
+        Created::New(created) => created,
+        Created::Replayed(stored) => return Ok(stored),
+    };
     let created = take_eligibility(&txn, created).await?;
     let mut sync = SyncWriter::new();
     sync.poll(&created);

@@ -7,13 +7,14 @@ use chrono::{DateTime, SubsecRound, Utc};
 use entity::audit_log::{Action, EntityType};
 use entity::revenue_share_record::{self as record, Status};
 use entity::sales_report;
+use futures_util::TryFutureExt;
 use rust_decimal::Decimal;
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::{self, Actor};
+use super::idempotency::{Created, create_once};
 use super::revenue_shares::communities_of;
 use super::{dividend_math, idea_rewards, input, money};
 use crate::auth::Viewer;
@@ -80,42 +81,39 @@ pub async fn report(
     };
 
     let txn = crate::db::begin_write(&state.db).await?;
-    // On Postgres a concurrent insert of the same key waits here for the other transaction and
-    // then inserts nothing; SQLite's write lock already serialises the two.
-    let inserted = sales_report::Entity::insert(sales_report::ActiveModel::from(candidate.clone()))
-        .on_conflict(
-            OnConflict::columns([
-                sales_report::Column::ReporterKind,
-                sales_report::Column::ReporterId,
-                sales_report::Column::ExternalId,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
-        .exec_without_returning(&txn)
-        .await?;
-    if inserted == 0 {
-        let existing = sales_report::Entity::find()
+    let stored = || {
+        sales_report::Entity::find()
             .filter(sales_report::Column::ReporterKind.eq(actor.kind))
             .filter(sales_report::Column::ReporterId.eq(actor.id))
             .filter(sales_report::Column::ExternalId.eq(candidate.external_id.as_str()))
             .one(&txn)
-            .await?
-            .ok_or_else(|| AppError::internal("conflicting sales report not found"))?;
-        txn.commit().await?;
-        let same = existing.product_line == candidate.product_line
-            && existing.period_start == candidate.period_start
-            && existing.period_end == candidate.period_end
-            && existing.net_sales_minor == candidate.net_sales_minor
-            && existing.currency == candidate.currency;
-        return if same {
-            Ok(existing)
-        } else {
-            Err(AppError::Conflict(
-                "this externalId was already reported with other figures".into(),
-            ))
-        };
-    }
+            .map_err(AppError::from)
+    };
+    let same = |found: &sales_report::Model| {
+        found.product_line == candidate.product_line
+            && found.period_start == candidate.period_start
+            && found.period_end == candidate.period_end
+            && found.net_sales_minor == candidate.net_sales_minor
+            && found.currency == candidate.currency
+    };
+    let candidate = match create_once::<sales_report::Entity, _, _>(
+        &txn,
+        sales_report::ActiveModel::from(candidate.clone()),
+        [
+            sales_report::Column::ReporterKind,
+            sales_report::Column::ReporterId,
+            sales_report::Column::ExternalId,
+        ],
+        stored,
+        same,
+        "this externalId was already reported with other figures",
+        None,
+    )
+    .await?
+    {
+        Created::New(created) => created,
+        Created::Replayed(stored) => return Ok(stored),
+    };
     audit::record(
         &txn,
         actor,

@@ -17,6 +17,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::idempotency::{Created, create_once};
 use super::suggestion_workflow::record_event;
 use super::{communities, input, memberships};
 use crate::auth::{UserViewer, Viewer};
@@ -75,35 +76,15 @@ pub async fn submit_in(
     let id = input.id.unwrap_or_else(Uuid::now_v7);
     let community = communities::require_visible(txn, viewer, input.community_id).await?;
     let author = memberships::require_member(txn, viewer, &community).await?;
-    if let Some(existing) = suggestion::Entity::find_by_id(id).one(txn).await? {
-        if existing.deleted_at.is_some() {
-            return Err(AppError::Conflict(
-                "this id belonged to a deleted suggestion; ids are never reused".into(),
-            ));
-        }
-        let same = existing.community_id == input.community_id
-            && existing.author_id == author.id
-            && existing.kind == input.kind
-            && existing.title == title
-            && existing.body == body
-            && existing.product_line == product_line;
-        return if same {
-            Ok(existing)
-        } else {
-            Err(AppError::Conflict(
-                "a different suggestion already has this id".into(),
-            ))
-        };
-    }
     let now = Utc::now();
-    let created = suggestion::ActiveModel {
+    let row = suggestion::ActiveModel {
         id: Set(id),
         community_id: Set(community.id),
         author_id: Set(author.id),
         kind: Set(input.kind),
-        title: Set(title),
-        body: Set(body),
-        product_line: Set(product_line),
+        title: Set(title.clone()),
+        body: Set(body.clone()),
+        product_line: Set(product_line.clone()),
         status: Set(Status::Open),
         upvotes: Set(0),
         downvotes: Set(0),
@@ -117,9 +98,37 @@ pub async fn submit_in(
         deleted_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
-    }
-    .insert(txn)
-    .await?;
+    };
+    let stored = || async move {
+        match suggestion::Entity::find_by_id(id).one(txn).await? {
+            Some(found) if found.deleted_at.is_some() => Err(AppError::Conflict(
+                "this id belonged to a deleted suggestion; ids are never reused".into(),
+            )),
+            found => Ok(found),
+        }
+    };
+    let same = |found: &suggestion::Model| {
+        found.community_id == community.id
+            && found.author_id == author.id
+            && found.kind == input.kind
+            && found.title == title
+            && found.body == body
+            && found.product_line == product_line
+    };
+    let created = match create_once::<suggestion::Entity, _, _>(
+        txn,
+        row,
+        [suggestion::Column::Id],
+        stored,
+        same,
+        "a different suggestion already has this id",
+        None,
+    )
+    .await?
+    {
+        Created::New(created) => created,
+        Created::Replayed(stored) => return Ok(stored),
+    };
     record_event(txn, id, Some(author.id), None, Status::Open, None).await?;
     record_tally(txn, &created, true).await?;
     index_for_search(txn, &created).await?;

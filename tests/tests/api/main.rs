@@ -5,6 +5,7 @@
 mod comments;
 mod communities;
 mod http_surface;
+mod idempotency;
 mod identity;
 mod notifications;
 mod partners;
