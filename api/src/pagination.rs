@@ -1,11 +1,26 @@
-//! Relay-style paging shared by every list: `first` (default 20, at most 100) and an opaque
+//! Paging shared by every list: Relay-style `first` (default 20, at most 100) and an opaque
 //! `after` cursor. Services read a [`PageRequest`] and answer a [`Page`]; `graphql` turns a page
 //! into a connection.
+//!
+//! Cursors come in two formats, both opaque to clients:
+//!
+//! - **Keyset cursors** (`base64url("c1:" + position)`, [`encode_cursor`]): lists in a fixed
+//!   order (creation time then id, or id), where the position is only a starting point — the
+//!   list's own filter still decides what the viewer may see, so a made-up position gains
+//!   nothing. A position that does not parse is BAD_USER_INPUT.
+//! - **Signed cursors** (`base64url(json) "." base64url(HMAC-SHA256)`, [`sign_cursor`]): cursors
+//!   that carry server state — the suggestion listing's snapshot and its age, the sync pull's
+//!   stream position and scopes. They are signed with the database's cursor key, so a forged or
+//!   edited one is BAD_USER_INPUT before anything in it is used.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
 use sea_orm::{ColumnTrait, Condition};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::Sha256;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
@@ -20,29 +35,43 @@ pub const MAX_PAGE_SIZE: u64 = 100;
 pub struct PageRequest {
     /// Rows to return.
     pub limit: u64,
-    /// The decoded keyset position to continue after, if any.
+    /// Where to continue: a decoded keyset position ([`PageRequest::new`]), or a signed cursor
+    /// as given ([`PageRequest::signed`]).
     pub after: Option<String>,
 }
 
 impl PageRequest {
-    /// Validates `first` (0–100) and decodes `after`.
+    /// Validates `first` (0–100) and decodes a keyset `after`.
     pub fn new(first: Option<i32>, after: Option<String>) -> AppResult<Self> {
-        let limit = match first {
-            None => DEFAULT_PAGE_SIZE,
-            Some(n) if n < 0 => {
-                return Err(AppError::bad_input("first", "first must not be negative"));
-            }
-            Some(n) if n as u64 > MAX_PAGE_SIZE => {
-                return Err(AppError::bad_input(
-                    "first",
-                    format!("first must be at most {MAX_PAGE_SIZE}"),
-                ));
-            }
-            Some(n) => n as u64,
-        };
+        let limit = page_size(first)?;
         let after = after.map(|cursor| decode_cursor(&cursor)).transpose()?;
         Ok(PageRequest { limit, after })
     }
+
+    /// Validates `first` and keeps a signed `after` as given, for the list that checks it.
+    pub fn signed(first: Option<i32>, after: Option<String>) -> AppResult<Self> {
+        Ok(PageRequest {
+            limit: page_size(first)?,
+            after,
+        })
+    }
+}
+
+/// `first` as a row count: the default when absent, 0–100 otherwise.
+fn page_size(first: Option<i32>) -> AppResult<u64> {
+    Ok(match first {
+        None => DEFAULT_PAGE_SIZE,
+        Some(n) if n < 0 => {
+            return Err(AppError::bad_input("first", "first must not be negative"));
+        }
+        Some(n) if n as u64 > MAX_PAGE_SIZE => {
+            return Err(AppError::bad_input(
+                "first",
+                format!("first must be at most {MAX_PAGE_SIZE}"),
+            ));
+        }
+        Some(n) => n as u64,
+    })
 }
 
 /// One page of a list, each item with its cursor.
@@ -82,6 +111,42 @@ pub fn decode_cursor(cursor: &str) -> AppResult<String> {
     text.strip_prefix("c1:")
         .map(str::to_string)
         .ok_or_else(invalid)
+}
+
+/// Signs `payload` into a cursor with `key`: `base64url(json).base64url(hmac)`.
+pub fn sign_cursor(payload: &impl Serialize, key: &str) -> AppResult<String> {
+    let json = serde_json::to_vec(payload).map_err(AppError::internal)?;
+    let body = URL_SAFE_NO_PAD.encode(&json);
+    let mut mac = mac(key)?;
+    mac.update(body.as_bytes());
+    let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    Ok(format!("{body}.{signature}"))
+}
+
+/// Checks a cursor made by [`sign_cursor`] and decodes its payload; a forged, edited or
+/// garbled cursor is BAD_USER_INPUT naming `field`.
+pub fn verify_cursor<T: DeserializeOwned>(text: &str, key: &str, field: &str) -> AppResult<T> {
+    let invalid = || AppError::bad_input(field, "invalid cursor");
+    let (body, signature) = text.split_once('.').ok_or_else(invalid)?;
+    let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| invalid())?;
+    let mut mac = mac(key)?;
+    mac.update(body.as_bytes());
+    mac.verify_slice(&signature).map_err(|_| invalid())?;
+    let json = URL_SAFE_NO_PAD.decode(body).map_err(|_| invalid())?;
+    serde_json::from_slice(&json).map_err(|_| invalid())
+}
+
+/// The payload a signed cursor claims, unverified: only for telling which key should have
+/// signed it (a cursor of another database), never for acting on.
+pub fn claimed_payload<T: DeserializeOwned>(text: &str, field: &str) -> AppResult<T> {
+    let invalid = || AppError::bad_input(field, "invalid cursor");
+    let (body, _) = text.split_once('.').ok_or_else(invalid)?;
+    let json = URL_SAFE_NO_PAD.decode(body).map_err(|_| invalid())?;
+    serde_json::from_slice(&json).map_err(|_| invalid())
+}
+
+fn mac(key: &str) -> AppResult<Hmac<Sha256>> {
+    Hmac::<Sha256>::new_from_slice(key.as_bytes()).map_err(AppError::internal)
 }
 
 /// Which way a `(created_at, id)` list runs.
@@ -133,6 +198,28 @@ mod tests {
                 .unwrap_err()
                 .code(),
             "BAD_USER_INPUT"
+        );
+    }
+
+    #[test]
+    fn signed_cursors_round_trip_and_reject_tampering() {
+        let text = sign_cursor(&("top", 42), "key").unwrap();
+        assert_eq!(
+            verify_cursor::<(String, i64)>(&text, "key", "after").unwrap(),
+            ("top".to_string(), 42)
+        );
+        assert!(verify_cursor::<(String, i64)>(&text, "other key", "after").is_err());
+        let (_, signature) = text.split_once('.').unwrap();
+        let forged = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&("top", 43)).unwrap());
+        let forged = format!("{forged}.{signature}");
+        let err = verify_cursor::<(String, i64)>(&forged, "key", "after").unwrap_err();
+        assert_eq!(err.code(), "BAD_USER_INPUT");
+        assert!(verify_cursor::<(String, i64)>("garbage", "key", "after").is_err());
+        assert_eq!(
+            claimed_payload::<(String, i64)>(&forged, "after")
+                .unwrap()
+                .1,
+            43
         );
     }
 

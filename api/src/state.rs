@@ -23,17 +23,19 @@ pub struct AppState {
     pub passwords: PasswordHasherPool,
     pub metrics: Arc<Metrics>,
     pub events: Events,
+    /// The database's key for signed cursors (listing and sync; see `pagination.rs`).
+    pub cursor_key: Arc<str>,
 }
 
 impl AppState {
-    /// Connects to the database, migrates it, makes sure a signing key and the sync counter
-    /// exist, and that data from before sync is in the change index.
+    /// Connects to the database, migrates it, makes sure the sync counter (with the cursor key)
+    /// and a signing key exist, and that data from before sync is in the change index.
     pub async fn init(config: Config) -> AppResult<Self> {
         let db = crate::db::connect(&config.database_url, config.database_max_connections).await?;
         crate::db::migrate(&db).await?;
-        let state = Self::from_parts(db, config)?;
+        let cursor_key = crate::sync::ensure_counter(&db).await?;
+        let state = Self::from_parts(db, config, cursor_key)?;
         state.keys.ensure_key().await?;
-        crate::sync::ensure_counter(&state).await?;
         crate::sync::index_existing_data(&state).await?;
         state
             .events
@@ -42,8 +44,12 @@ impl AppState {
         Ok(state)
     }
 
-    /// Builds the state over an already migrated connection.
-    pub fn from_parts(mut db: DatabaseConnection, config: Config) -> AppResult<Self> {
+    /// Builds the state over an already migrated connection whose cursor key is `cursor_key`.
+    pub fn from_parts(
+        mut db: DatabaseConnection,
+        config: Config,
+        cursor_key: String,
+    ) -> AppResult<Self> {
         let metrics = Arc::new(Metrics::new()?);
         let queries = metrics.db_queries.clone();
         db.set_metric_callback(move |_| queries.inc());
@@ -58,6 +64,7 @@ impl AppState {
             passwords: PasswordHasherPool::new(config.password_hash_concurrency)?,
             metrics,
             events: Events::new(),
+            cursor_key: cursor_key.into(),
             db,
             config: Arc::new(config),
         })

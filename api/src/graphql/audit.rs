@@ -4,7 +4,7 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Enum, ID, Json, Object, ResultExt, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::audit_log::{self, ActorKind, EntityType};
+use entity::audit_log::{self};
 use sea_orm::ActiveEnum;
 
 use super::connection::from_page;
@@ -14,48 +14,19 @@ use crate::services::audit;
 
 /// What an audit entry is about.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
-#[graphql(name = "AuditEntityType")]
+#[graphql(name = "AuditEntityType", remote = "entity::audit_log::EntityType")]
 pub enum EntityTypeValue {
     IdeaReward,
     SalesReport,
     RevenueShareRecord,
 }
 
-impl From<EntityTypeValue> for EntityType {
-    fn from(value: EntityTypeValue) -> Self {
-        match value {
-            EntityTypeValue::IdeaReward => EntityType::IdeaReward,
-            EntityTypeValue::SalesReport => EntityType::SalesReport,
-            EntityTypeValue::RevenueShareRecord => EntityType::RevenueShareRecord,
-        }
-    }
-}
-
-impl From<EntityType> for EntityTypeValue {
-    fn from(value: EntityType) -> Self {
-        match value {
-            EntityType::IdeaReward => EntityTypeValue::IdeaReward,
-            EntityType::SalesReport => EntityTypeValue::SalesReport,
-            EntityType::RevenueShareRecord => EntityTypeValue::RevenueShareRecord,
-        }
-    }
-}
-
 /// Who acted: a user (an admin) or a partner integration.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
-#[graphql(name = "ActorKind")]
+#[graphql(name = "ActorKind", remote = "entity::audit_log::ActorKind")]
 pub enum ActorKindValue {
     User,
     Partner,
-}
-
-impl From<ActorKind> for ActorKindValue {
-    fn from(value: ActorKind) -> Self {
-        match value {
-            ActorKind::User => ActorKindValue::User,
-            ActorKind::Partner => ActorKindValue::Partner,
-        }
-    }
 }
 
 /// One change, as it was written in the same transaction.

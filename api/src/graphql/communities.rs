@@ -6,8 +6,8 @@ use async_graphql::{
     ComplexObject, Context, Enum, ErrorExtensions, ID, InputObject, Object, ResultExt, SimpleObject,
 };
 use chrono::{DateTime, Utc};
-use entity::community::{self, Visibility};
-use entity::membership::{self, CommunityRole, MembershipStatus};
+use entity::community::{self};
+use entity::membership::{self};
 use uuid::Uuid;
 
 use super::connection::from_page;
@@ -20,7 +20,7 @@ use crate::services::memberships;
 
 /// Who can see a community.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
-#[graphql(name = "CommunityVisibility")]
+#[graphql(name = "CommunityVisibility", remote = "entity::community::Visibility")]
 pub enum VisibilityValue {
     /// Anyone can see it and join.
     Public,
@@ -28,27 +28,9 @@ pub enum VisibilityValue {
     Private,
 }
 
-impl From<Visibility> for VisibilityValue {
-    fn from(value: Visibility) -> Self {
-        match value {
-            Visibility::Public => VisibilityValue::Public,
-            Visibility::Private => VisibilityValue::Private,
-        }
-    }
-}
-
-impl From<VisibilityValue> for Visibility {
-    fn from(value: VisibilityValue) -> Self {
-        match value {
-            VisibilityValue::Public => Visibility::Public,
-            VisibilityValue::Private => Visibility::Private,
-        }
-    }
-}
-
 /// A member's role in one community.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
-#[graphql(name = "CommunityRole")]
+#[graphql(name = "CommunityRole", remote = "entity::membership::CommunityRole")]
 pub enum CommunityRoleValue {
     Member,
     /// Approves members, deletes posts.
@@ -57,43 +39,16 @@ pub enum CommunityRoleValue {
     Owner,
 }
 
-impl From<CommunityRole> for CommunityRoleValue {
-    fn from(value: CommunityRole) -> Self {
-        match value {
-            CommunityRole::Member => CommunityRoleValue::Member,
-            CommunityRole::Moderator => CommunityRoleValue::Moderator,
-            CommunityRole::Owner => CommunityRoleValue::Owner,
-        }
-    }
-}
-
-impl From<CommunityRoleValue> for CommunityRole {
-    fn from(value: CommunityRoleValue) -> Self {
-        match value {
-            CommunityRoleValue::Member => CommunityRole::Member,
-            CommunityRoleValue::Moderator => CommunityRole::Moderator,
-            CommunityRoleValue::Owner => CommunityRole::Owner,
-        }
-    }
-}
-
 /// Where a membership stands.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
-#[graphql(name = "MembershipStatus")]
+#[graphql(
+    name = "MembershipStatus",
+    remote = "entity::membership::MembershipStatus"
+)]
 pub enum MembershipStatusValue {
     Active,
     Invited,
     Requested,
-}
-
-impl From<MembershipStatus> for MembershipStatusValue {
-    fn from(value: MembershipStatus) -> Self {
-        match value {
-            MembershipStatus::Active => MembershipStatusValue::Active,
-            MembershipStatus::Invited => MembershipStatusValue::Invited,
-            MembershipStatus::Requested => MembershipStatusValue::Requested,
-        }
-    }
 }
 
 /// A community of a brand and its fans.

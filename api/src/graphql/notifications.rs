@@ -3,7 +3,7 @@
 use async_graphql::connection::Connection;
 use async_graphql::{ComplexObject, Context, Enum, ID, Object, ResultExt, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::notification::{self, Kind};
+use entity::notification::{self};
 use uuid::Uuid;
 
 use super::connection::from_page;
@@ -14,7 +14,7 @@ use crate::services::notifications;
 
 /// Why the viewer was notified.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
-#[graphql(name = "NotificationKind")]
+#[graphql(name = "NotificationKind", remote = "entity::notification::Kind")]
 pub enum NotificationKindValue {
     /// The brand answered your suggestion.
     OfficialResponse,
@@ -24,17 +24,6 @@ pub enum NotificationKindValue {
     Shipped,
     /// Your suggestion was marked a duplicate.
     MarkedDuplicate,
-}
-
-impl From<Kind> for NotificationKindValue {
-    fn from(value: Kind) -> Self {
-        match value {
-            Kind::OfficialResponse => NotificationKindValue::OfficialResponse,
-            Kind::StatusChanged => NotificationKindValue::StatusChanged,
-            Kind::Shipped => NotificationKindValue::Shipped,
-            Kind::MarkedDuplicate => NotificationKindValue::MarkedDuplicate,
-        }
-    }
 }
 
 #[derive(SimpleObject, Clone, Debug)]

@@ -9,7 +9,7 @@ use async_graphql::{
 };
 use chrono::{DateTime, Utc};
 use entity::pricing_ballot;
-use entity::pricing_poll::{self, Method, Outcome};
+use entity::pricing_poll::{self};
 use rust_decimal::{Decimal, RoundingStrategy};
 use uuid::Uuid;
 
@@ -22,11 +22,11 @@ use crate::pagination::PageRequest;
 use crate::services::money::from_minor;
 use crate::services::pricing_ballots::{self, BallotInput};
 use crate::services::pricing_math::Share;
-use crate::services::pricing_polls::{self, NewPoll, PollStatus, digits_of, price_points};
+use crate::services::pricing_polls::{self, NewPoll, digits_of, price_points};
 
 /// How fans answer a pricing poll.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
-#[graphql(name = "PricingMethod")]
+#[graphql(name = "PricingMethod", remote = "entity::pricing_poll::Method")]
 pub enum MethodValue {
     /// Pick one of the candidate prices.
     Choice,
@@ -36,72 +36,26 @@ pub enum MethodValue {
     GaborGranger,
 }
 
-impl From<Method> for MethodValue {
-    fn from(value: Method) -> Self {
-        match value {
-            Method::Choice => MethodValue::Choice,
-            Method::VanWestendorp => MethodValue::VanWestendorp,
-            Method::GaborGranger => MethodValue::GaborGranger,
-        }
-    }
-}
-
-impl From<MethodValue> for Method {
-    fn from(value: MethodValue) -> Self {
-        match value {
-            MethodValue::Choice => Method::Choice,
-            MethodValue::VanWestendorp => Method::VanWestendorp,
-            MethodValue::GaborGranger => Method::GaborGranger,
-        }
-    }
-}
-
 /// Where a poll stands by server time.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
-#[graphql(name = "PricingPollStatus")]
+#[graphql(
+    name = "PricingPollStatus",
+    remote = "crate::services::pricing_polls::PollStatus"
+)]
 pub enum PollStatusValue {
     Scheduled,
     Open,
     Closed,
 }
 
-impl From<PollStatus> for PollStatusValue {
-    fn from(value: PollStatus) -> Self {
-        match value {
-            PollStatus::Scheduled => PollStatusValue::Scheduled,
-            PollStatus::Open => PollStatusValue::Open,
-            PollStatus::Closed => PollStatusValue::Closed,
-        }
-    }
-}
-
-impl From<PollStatusValue> for PollStatus {
-    fn from(value: PollStatusValue) -> Self {
-        match value {
-            PollStatusValue::Scheduled => PollStatus::Scheduled,
-            PollStatusValue::Open => PollStatus::Open,
-            PollStatusValue::Closed => PollStatus::Closed,
-        }
-    }
-}
-
 /// How a binding poll ended.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
-#[graphql(name = "PricingOutcome")]
+#[graphql(name = "PricingOutcome", remote = "entity::pricing_poll::Outcome")]
 pub enum OutcomeValue {
     /// Enough ballots: the price stands.
     Ratified,
     /// Fewer ballots than the quorum.
     NoQuorum,
-}
-
-impl From<Outcome> for OutcomeValue {
-    fn from(value: Outcome) -> Self {
-        match value {
-            Outcome::Ratified => OutcomeValue::Ratified,
-            Outcome::NoQuorum => OutcomeValue::NoQuorum,
-        }
-    }
 }
 
 /// A fan-council vote or pricing study.

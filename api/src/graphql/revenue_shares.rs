@@ -6,7 +6,7 @@ use async_graphql::{
     ComplexObject, Context, Enum, ErrorExtensions, ID, InputObject, Object, ResultExt, SimpleObject,
 };
 use chrono::{DateTime, Utc};
-use entity::revenue_share_record::{self as record, Status};
+use entity::revenue_share_record::{self as record};
 use entity::sales_report;
 use rust_decimal::Decimal;
 
@@ -32,35 +32,16 @@ pub enum IdeaRewardStatus {
 
 /// Where a record stands in the payout flow.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
-#[graphql(name = "RevenueShareStatus")]
+#[graphql(
+    name = "RevenueShareStatus",
+    remote = "entity::revenue_share_record::Status"
+)]
 pub enum StatusValue {
     Pending,
     Approved,
     Paid,
     /// Voided, or the reversal of a voided record.
     Voided,
-}
-
-impl From<Status> for StatusValue {
-    fn from(value: Status) -> Self {
-        match value {
-            Status::Pending => StatusValue::Pending,
-            Status::Approved => StatusValue::Approved,
-            Status::Paid => StatusValue::Paid,
-            Status::Voided => StatusValue::Voided,
-        }
-    }
-}
-
-impl From<StatusValue> for Status {
-    fn from(value: StatusValue) -> Self {
-        match value {
-            StatusValue::Pending => Status::Pending,
-            StatusValue::Approved => Status::Approved,
-            StatusValue::Paid => Status::Paid,
-            StatusValue::Voided => Status::Voided,
-        }
-    }
 }
 
 /// An adopted idea's share of its product line's net sales.

@@ -9,7 +9,7 @@ use async_graphql::{
     SimpleObject, Subscription,
 };
 use chrono::{DateTime, Utc};
-use entity::suggestion::{self, Kind, Status};
+use entity::suggestion::{self};
 use entity::suggestion_event;
 use uuid::Uuid;
 
@@ -23,44 +23,24 @@ use crate::error::AppError;
 use crate::events::Event;
 use crate::pagination::PageRequest;
 use crate::services::comments;
-use crate::services::suggestion_listing::{self, ListFilter, Sort};
+use crate::services::suggestion_listing::{self, ListFilter};
 use crate::services::suggestion_workflow;
 use crate::services::suggestions::{self, NewSuggestion, SuggestionChanges};
 
 /// What a suggestion is.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
-#[graphql(name = "SuggestionKind")]
+#[graphql(name = "SuggestionKind", remote = "entity::suggestion::Kind")]
 pub enum KindValue {
     Idea,
     Complaint,
     Bug,
 }
 
-impl From<Kind> for KindValue {
-    fn from(value: Kind) -> Self {
-        match value {
-            Kind::Idea => KindValue::Idea,
-            Kind::Complaint => KindValue::Complaint,
-            Kind::Bug => KindValue::Bug,
-        }
-    }
-}
-
-impl From<KindValue> for Kind {
-    fn from(value: KindValue) -> Self {
-        match value {
-            KindValue::Idea => Kind::Idea,
-            KindValue::Complaint => Kind::Complaint,
-            KindValue::Bug => Kind::Bug,
-        }
-    }
-}
-
 /// Where a suggestion is in the closed loop. Moves go forward along OPEN → UNDER_REVIEW →
 /// PLANNED → IN_PROGRESS → SHIPPED (skipping allowed), or to DECLINED before SHIPPED;
 /// DECLINED and SHIPPED may be reopened to UNDER_REVIEW; DUPLICATE only via `markDuplicate`.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
-#[graphql(name = "SuggestionStatus")]
+#[graphql(name = "SuggestionStatus", remote = "entity::suggestion::Status")]
 pub enum StatusValue {
     Open,
     UnderReview,
@@ -71,37 +51,12 @@ pub enum StatusValue {
     Duplicate,
 }
 
-impl From<Status> for StatusValue {
-    fn from(value: Status) -> Self {
-        match value {
-            Status::Open => StatusValue::Open,
-            Status::UnderReview => StatusValue::UnderReview,
-            Status::Planned => StatusValue::Planned,
-            Status::InProgress => StatusValue::InProgress,
-            Status::Shipped => StatusValue::Shipped,
-            Status::Declined => StatusValue::Declined,
-            Status::Duplicate => StatusValue::Duplicate,
-        }
-    }
-}
-
-impl From<StatusValue> for Status {
-    fn from(value: StatusValue) -> Self {
-        match value {
-            StatusValue::Open => Status::Open,
-            StatusValue::UnderReview => Status::UnderReview,
-            StatusValue::Planned => Status::Planned,
-            StatusValue::InProgress => Status::InProgress,
-            StatusValue::Shipped => Status::Shipped,
-            StatusValue::Declined => Status::Declined,
-            StatusValue::Duplicate => Status::Duplicate,
-        }
-    }
-}
-
 /// How a listing is ordered.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
-#[graphql(name = "SuggestionSort")]
+#[graphql(
+    name = "SuggestionSort",
+    remote = "crate::services::suggestion_listing::Sort"
+)]
 pub enum SortValue {
     /// `sign(score)·log10(max(|score|,1)) + (createdAt − 2023-11-14T22:13:20Z)/45000 s`:
     /// ten times the score keeps level with a suggestion 12.5 hours newer.
@@ -112,17 +67,6 @@ pub enum SortValue {
     New,
     /// Most comments first.
     MostDiscussed,
-}
-
-impl From<SortValue> for Sort {
-    fn from(value: SortValue) -> Self {
-        match value {
-            SortValue::Hot => Sort::Hot,
-            SortValue::Top => Sort::Top,
-            SortValue::New => Sort::New,
-            SortValue::MostDiscussed => Sort::MostDiscussed,
-        }
-    }
 }
 
 /// An idea, complaint or bug report.
@@ -365,7 +309,7 @@ impl SuggestionsQuery {
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, Suggestion>> {
         let (state, viewer) = parts(ctx)?;
-        let page = PageRequest::new(first, after).extend()?;
+        let page = PageRequest::signed(first, after).extend()?;
         let filter = ListFilter {
             community_id: community_id
                 .map(|id| parse_id("communityId", &id))

@@ -24,12 +24,12 @@ use crate::events::Event;
 use crate::services::money::from_minor;
 use crate::services::pricing_polls;
 use crate::sync::pull::{self, Payload, PullRequest, ScopeEvent as ScopeEventRow};
-use crate::sync::push::{self, ClientMutation, MutationName, Outcome, PushRequest};
-use crate::sync::{self as sync_core, Op};
+use crate::sync::push::{self, ClientMutation, PushRequest};
+use crate::sync::{self as sync_core};
 
 /// The mutations a device may queue.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
-#[graphql(name = "MutationName")]
+#[graphql(name = "MutationName", remote = "crate::sync::mutations::MutationName")]
 pub enum MutationNameValue {
     CreateSuggestion,
     EditSuggestion,
@@ -39,21 +39,6 @@ pub enum MutationNameValue {
     AddComment,
     JoinCommunity,
     LeaveCommunity,
-}
-
-impl From<MutationNameValue> for MutationName {
-    fn from(value: MutationNameValue) -> Self {
-        match value {
-            MutationNameValue::CreateSuggestion => MutationName::CreateSuggestion,
-            MutationNameValue::EditSuggestion => MutationName::EditSuggestion,
-            MutationNameValue::DeleteSuggestion => MutationName::DeleteSuggestion,
-            MutationNameValue::SetVote => MutationName::SetVote,
-            MutationNameValue::SetBallot => MutationName::SetBallot,
-            MutationNameValue::AddComment => MutationName::AddComment,
-            MutationNameValue::JoinCommunity => MutationName::JoinCommunity,
-            MutationNameValue::LeaveCommunity => MutationName::LeaveCommunity,
-        }
-    }
 }
 
 /// One queued mutation: ids run 1, 2, 3… per client, without gaps.
@@ -84,7 +69,7 @@ pub struct PushInput {
 
 /// How a pushed mutation ended.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
-#[graphql(name = "MutationOutcome")]
+#[graphql(name = "MutationOutcome", remote = "crate::sync::push::Outcome")]
 pub enum OutcomeValue {
     Applied,
     /// Permanently refused (see `code`); the queue moves on.
@@ -126,6 +111,7 @@ pub struct PullInput {
 }
 
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "crate::sync::Op")]
 pub enum ChangeOp {
     Upsert,
     Delete,
@@ -329,10 +315,7 @@ impl From<pull::Change> for Change {
     fn from(change: pull::Change) -> Self {
         let header = ChangeHeader {
             seq: change.seq.to_string(),
-            op: match change.op {
-                Op::Upsert => ChangeOp::Upsert,
-                Op::Delete => ChangeOp::Delete,
-            },
+            op: change.op.into(),
             scope: change.scope,
             entity_id: ID(change.entity_id.to_string()),
             version: change.version,
@@ -484,11 +467,7 @@ impl SyncMutation {
             .map(|r| {
                 Ok(MutationResult {
                     id: small_int("id", r.id)?,
-                    outcome: match r.outcome {
-                        Outcome::Applied => OutcomeValue::Applied,
-                        Outcome::Rejected => OutcomeValue::Rejected,
-                        Outcome::Conflict => OutcomeValue::Conflict,
-                    },
+                    outcome: r.outcome.into(),
                     replayed: r.replayed,
                     code: r.code,
                     message: r.message,

@@ -18,7 +18,7 @@ use crate::services::users::{self, NewUser};
 
 /// A global role.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
-#[graphql(name = "Role")]
+#[graphql(name = "Role", remote = "entity::user::Role")]
 pub enum RoleValue {
     /// A fan.
     Member,
@@ -26,26 +26,6 @@ pub enum RoleValue {
     Staff,
     /// Rewards, payouts, partners and roles.
     Admin,
-}
-
-impl From<auth::Role> for RoleValue {
-    fn from(role: auth::Role) -> Self {
-        match role {
-            auth::Role::Member => RoleValue::Member,
-            auth::Role::Staff => RoleValue::Staff,
-            auth::Role::Admin => RoleValue::Admin,
-        }
-    }
-}
-
-impl From<RoleValue> for auth::Role {
-    fn from(role: RoleValue) -> Self {
-        match role {
-            RoleValue::Member => auth::Role::Member,
-            RoleValue::Staff => auth::Role::Staff,
-            RoleValue::Admin => auth::Role::Admin,
-        }
-    }
 }
 
 /// A person with an account.
@@ -83,7 +63,7 @@ impl User {
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, Suggestion>> {
         let (state, viewer) = parts(ctx)?;
-        let page = PageRequest::new(first, after).extend()?;
+        let page = PageRequest::signed(first, after).extend()?;
         let filter = ListFilter {
             community_id: None,
             author_id: Some(parse_id("id", &self.id).extend()?),

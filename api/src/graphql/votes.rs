@@ -1,7 +1,6 @@
 //! Votes in GraphQL: `VoteValue` and `castVote`.
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, ResultExt};
-use entity::vote::Value;
 
 use super::suggestions::Suggestion;
 use super::{parse_id, parts};
@@ -9,30 +8,11 @@ use crate::services::votes;
 
 /// A vote. Set semantics: the same vote twice changes nothing; NONE retracts.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
+#[graphql(remote = "entity::vote::Value")]
 pub enum VoteValue {
     Up,
     Down,
     None,
-}
-
-impl From<Value> for VoteValue {
-    fn from(value: Value) -> Self {
-        match value {
-            Value::Up => VoteValue::Up,
-            Value::Down => VoteValue::Down,
-            Value::None => VoteValue::None,
-        }
-    }
-}
-
-impl From<VoteValue> for Value {
-    fn from(value: VoteValue) -> Self {
-        match value {
-            VoteValue::Up => Value::Up,
-            VoteValue::Down => Value::Down,
-            VoteValue::None => Value::None,
-        }
-    }
 }
 
 #[derive(InputObject)]

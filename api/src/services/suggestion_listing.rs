@@ -9,6 +9,7 @@ use entity::suggestion::{self, Kind, Status};
 use sea_orm::ActiveEnum;
 use sea_orm::Iterable;
 use sea_orm::{ConnectionTrait, DatabaseBackend, FromQueryResult, IdenStatic, Statement, Value};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::communities;
@@ -16,7 +17,7 @@ use super::suggestions::CURSOR_HORIZON_SECS;
 use crate::auth::Viewer;
 use crate::db::placeholders;
 use crate::error::{AppError, AppResult};
-use crate::pagination::{Page, PageRequest, encode_cursor};
+use crate::pagination::{Page, PageRequest, sign_cursor, verify_cursor};
 use crate::state::AppState;
 
 /// The orders a listing can take.
@@ -43,9 +44,12 @@ pub struct ListFilter {
     pub search: Option<String>,
 }
 
-/// Where a listing's later page continues: the snapshot of its first page, and the last key.
+/// Where a listing's later page continues: the snapshot of its first page (when it was taken),
+/// the sort, and the last row's key. Travels as a signed cursor, so the snapshot that reaches
+/// SQL and the age that decides expiry are always the server's own.
+#[derive(Serialize, Deserialize)]
 struct Position {
-    sort: Sort,
+    sort: String,
     snapshot: String,
     taken_at: i64,
     key: String,
@@ -53,56 +57,25 @@ struct Position {
 }
 
 impl Position {
-    fn encode(&self) -> String {
-        encode_cursor(&format!(
-            "s|{}|{}|{}|{}|{}",
-            sort_tag(self.sort),
-            self.taken_at,
-            self.snapshot,
-            self.key,
-            self.id
-        ))
+    fn encode(&self, key: &str) -> AppResult<String> {
+        sign_cursor(self, key)
     }
 
-    fn decode(raw: &str, sort: Sort) -> AppResult<Self> {
-        let invalid = || AppError::bad_input("after", "invalid cursor");
-        let mut parts = raw.split('|');
-        if parts.next() != Some("s") {
-            return Err(invalid());
-        }
-        let tag = parts.next().ok_or_else(invalid)?;
-        if tag != sort_tag(sort) {
+    fn decode(text: &str, key: &str, sort: Sort) -> AppResult<Self> {
+        let position: Position = verify_cursor(text, key, "after")?;
+        if position.sort != sort_tag(sort) {
             return Err(AppError::bad_input(
                 "after",
                 "this cursor belongs to a listing with another sort",
             ));
         }
-        let taken_at: i64 = parts
-            .next()
-            .and_then(|t| t.parse().ok())
-            .ok_or_else(invalid)?;
-        let snapshot = parts.next().ok_or_else(invalid)?.to_string();
-        let key = parts.next().ok_or_else(invalid)?.to_string();
-        let id = parts
-            .next()
-            .and_then(|i| Uuid::parse_str(i).ok())
-            .ok_or_else(invalid)?;
-        if parts.next().is_some() || snapshot.is_empty() {
-            return Err(invalid());
-        }
-        if Utc::now().timestamp() - taken_at > CURSOR_HORIZON_SECS {
+        if Utc::now().timestamp() - position.taken_at > CURSOR_HORIZON_SECS {
             return Err(AppError::bad_input(
                 "after",
                 "this cursor has expired; start again from the first page",
             ));
         }
-        Ok(Position {
-            sort,
-            snapshot,
-            taken_at,
-            key,
-            id,
-        })
+        Ok(position)
     }
 }
 
@@ -132,7 +105,7 @@ pub async fn list(
     let after = page
         .after
         .as_deref()
-        .map(|raw| Position::decode(raw, filter.sort))
+        .map(|raw| Position::decode(raw, &state.cursor_key, filter.sort))
         .transpose()?;
     let mut values: Vec<Value> = Vec::new();
     let mut bind = |value: Value| {
@@ -305,22 +278,22 @@ pub async fn list(
         .as_ref()
         .map(|p| p.taken_at)
         .unwrap_or_else(|| Utc::now().timestamp());
-    let sort = filter.sort;
+    let sort = sort_tag(filter.sort);
     let has_next_page = items.len() as u64 > page.limit;
     items.truncate(page.limit as usize);
     let items = items
         .into_iter()
         .map(|(model, keyed)| {
             let position = Position {
-                sort,
+                sort: sort.to_string(),
                 snapshot: keyed.snap,
                 taken_at,
                 key: keyed.sort_key,
                 id: model.id,
             };
-            (position.encode(), model)
+            Ok((position.encode(&state.cursor_key)?, model))
         })
-        .collect();
+        .collect::<AppResult<_>>()?;
     Ok(Page {
         items,
         has_next_page,

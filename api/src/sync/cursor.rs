@@ -1,14 +1,11 @@
-//! Pull cursors: opaque to clients, signed with the database's HMAC key so they cannot be
-//! forged. A cursor holds the database epoch, the stream position `(seq, op_index)`, the seq
+//! Pull cursors: signed cursors (see `pagination.rs`) with the database's key, so they cannot
+//! be forged. A cursor holds the database epoch, the stream position `(seq, op_index)`, the seq
 //! through which acks were given, the scopes the device holds, and the backfills in progress.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
+use crate::pagination::{claimed_payload, sign_cursor, verify_cursor};
 
 /// A scope being backfilled: its live rows at or before `upto`, after `after`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,50 +42,29 @@ impl Cursor {
         }
     }
 
-    /// `base64(json).base64(hmac)`.
+    /// The signed cursor text (see [`crate::pagination::sign_cursor`]).
     pub fn encode(&self, key: &str) -> AppResult<String> {
-        let payload = serde_json::to_vec(self).map_err(AppError::internal)?;
-        let body = URL_SAFE_NO_PAD.encode(&payload);
-        let signature = URL_SAFE_NO_PAD.encode(sign(key, body.as_bytes())?);
-        Ok(format!("{body}.{signature}"))
+        sign_cursor(self, key)
     }
 
     /// The epoch a cursor claims, unverified: a cursor of another database is signed with
     /// another key, so it is recognised by its epoch before any signature check (and only ever
     /// leads to a reset).
     pub fn claimed_epoch(text: &str) -> AppResult<String> {
-        let invalid = || AppError::bad_input("cursor", "invalid cursor");
-        let (body, _) = text.split_once('.').ok_or_else(invalid)?;
-        let payload = URL_SAFE_NO_PAD.decode(body).map_err(|_| invalid())?;
-        let cursor: Cursor = serde_json::from_slice(&payload).map_err(|_| invalid())?;
-        Ok(cursor.epoch)
+        claimed_payload::<Cursor>(text, "cursor").map(|cursor| cursor.epoch)
     }
 
     /// Checks the signature and decodes; anything else is BAD_USER_INPUT.
     pub fn decode(text: &str, key: &str) -> AppResult<Self> {
-        let invalid = || AppError::bad_input("cursor", "invalid cursor");
-        let (body, signature) = text.split_once('.').ok_or_else(invalid)?;
-        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| invalid())?;
-        let mut mac = mac(key)?;
-        mac.update(body.as_bytes());
-        mac.verify_slice(&signature).map_err(|_| invalid())?;
-        let payload = URL_SAFE_NO_PAD.decode(body).map_err(|_| invalid())?;
-        serde_json::from_slice(&payload).map_err(|_| invalid())
+        verify_cursor(text, key, "cursor")
     }
-}
-
-fn mac(key: &str) -> AppResult<Hmac<Sha256>> {
-    Hmac::<Sha256>::new_from_slice(key.as_bytes()).map_err(AppError::internal)
-}
-
-fn sign(key: &str, body: &[u8]) -> AppResult<Vec<u8>> {
-    let mut mac = mac(key)?;
-    mac.update(body);
-    Ok(mac.finalize().into_bytes().to_vec())
 }
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
     use super::*;
 
     #[test]

@@ -21,7 +21,7 @@ use entity::{
     sync_counter, sync_entity, vote,
 };
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set};
 use uuid::Uuid;
 
 pub use scopes::Scope;
@@ -126,7 +126,8 @@ pub async fn compact(state: &AppState) -> AppResult<u64> {
 
 /// Makes the counter row of a new database: seq 0, a fresh epoch (so cursors of any other
 /// database are recognised) and a random cursor-signing key. A database that has it keeps it.
-pub async fn ensure_counter(state: &AppState) -> AppResult<()> {
+/// Returns the database's cursor key, which signs every signed cursor (see `pagination.rs`).
+pub async fn ensure_counter(db: &DatabaseConnection) -> AppResult<String> {
     sync_counter::Entity::insert(sync_counter::ActiveModel {
         id: Set(1),
         seq: Set(0),
@@ -139,9 +140,13 @@ pub async fn ensure_counter(state: &AppState) -> AppResult<()> {
             .do_nothing()
             .to_owned(),
     )
-    .exec_without_returning(&state.db)
+    .exec_without_returning(db)
     .await?;
-    Ok(())
+    sync_counter::Entity::find_by_id(1)
+        .one(db)
+        .await?
+        .map(|counter| counter.cursor_key)
+        .ok_or_else(|| AppError::internal("the sync counter row is missing"))
 }
 
 /// Indexes a database that holds data written before sync existed (the sequence has never
