@@ -39,10 +39,54 @@ pub struct Config {
     pub graphql_max_complexity: usize,
     /// `GRAPHQL_MAX_DIRECTIVES` — directives per field; default 10.
     pub graphql_max_directives: usize,
-    /// `GRAPHQL_MAX_RECURSIVE_DEPTH` — parser recursion limit; default 32.
+    /// `GRAPHQL_MAX_RECURSIVE_DEPTH` — bracket and fragment nesting limit; default 32.
     pub graphql_max_recursive_depth: usize,
+    /// `GRAPHQL_MAX_QUERY_BYTES` — the longest document; default 16 384.
+    pub graphql_max_query_bytes: usize,
+    /// `GRAPHQL_MAX_TOKENS` — tokens per document; default 2000.
+    pub graphql_max_tokens: usize,
+    /// `GRAPHQL_MAX_ALIASES` — aliased fields per document; default 15.
+    pub graphql_max_aliases: usize,
+    /// `GRAPHQL_MAX_EXPANDED_FIELDS` — selections once fragments are expanded; default 2000.
+    pub graphql_max_expanded_fields: usize,
+    /// `REQUEST_TIMEOUT_MS` — how long one GraphQL operation may run (TIMEOUT after), and
+    /// Postgres' `statement_timeout`; default 5000.
+    pub request_timeout: Duration,
+    /// `WS_MAX_MESSAGE_BYTES` — the largest websocket message, continuations included;
+    /// default 65 536.
+    pub ws_max_message_bytes: usize,
+    /// `WS_MAX_SUBSCRIPTIONS` — subscriptions open at once on one socket; default 50.
+    pub ws_max_subscriptions: usize,
+    /// `WS_MAX_SOCKETS_PER_USER` — sockets one account (or partner) may hold open, per server;
+    /// default 10.
+    pub ws_max_sockets_per_user: usize,
+    /// `WS_INIT_TIMEOUT_MS` — how long a socket may wait before `connection_init`; default
+    /// 10 000.
+    pub ws_init_timeout: Duration,
+    /// `WS_RECHECK_MS` — how often an open socket checks its token is still good (expiry is
+    /// also watched to the second); default 5000.
+    pub ws_recheck: Duration,
+    /// `RATE_LIMIT_LOGIN_FAILURES` — failed log-ins per handle, and per client address, a
+    /// minute; default 10.
+    pub rate_login_failures: u32,
+    /// `RATE_LIMIT_SIGNUPS` — sign-ups per client address a minute; default 5.
+    pub rate_signups: u32,
+    /// `RATE_LIMIT_REFRESHES` — session refreshes per client address a minute; default 30.
+    pub rate_refreshes: u32,
+    /// `RATE_LIMIT_MUTATIONS` — mutations per user (or partner) a minute, each aliased field
+    /// counted; default 120.
+    pub rate_mutations: u32,
+    /// `RATE_LIMIT_TOKEN_REQUESTS` — `/oauth/token` requests per client id a minute; default 30.
+    pub rate_token_requests: u32,
+    /// `TRUSTED_PROXY_HEADER` — a header set by a proxy in front of Canyu that carries the
+    /// client address (e.g. `X-Forwarded-For`; its last entry is used). Default none: the
+    /// socket's peer address.
+    pub trusted_proxy_header: Option<String>,
     /// `PASSWORD_HASH_CONCURRENCY` — Argon2 hashes computed at once; default: the number of cores.
     pub password_hash_concurrency: usize,
+    /// `PASSWORD_HASH_QUEUE` — hashes that may wait for a hashing thread; beyond, RATE_LIMITED at
+    /// once; default 16.
+    pub password_hash_queue: usize,
     /// `SYNC_TOMBSTONE_HORIZON_SECS` — how long sync tombstones are kept; default 7 776 000
     /// (90 days). A device offline longer is told to reset (its outbox survives).
     pub sync_tombstone_horizon: Duration,
@@ -104,6 +148,9 @@ impl Config {
         let secs = |name: &'static str, default: u64| -> Result<Duration, ConfigError> {
             Ok(Duration::from_secs(number(&get, name, default, 1)?))
         };
+        let millis = |name: &'static str, default: u64| -> Result<Duration, ConfigError> {
+            Ok(Duration::from_millis(number(&get, name, default, 1)?))
+        };
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Config {
             database_url,
@@ -119,7 +166,24 @@ impl Config {
             graphql_max_complexity: number(&get, "GRAPHQL_MAX_COMPLEXITY", 1000, 1)?,
             graphql_max_directives: number(&get, "GRAPHQL_MAX_DIRECTIVES", 10, 1)?,
             graphql_max_recursive_depth: number(&get, "GRAPHQL_MAX_RECURSIVE_DEPTH", 32, 1)?,
+            graphql_max_query_bytes: number(&get, "GRAPHQL_MAX_QUERY_BYTES", 16 * 1024, 1)?,
+            graphql_max_tokens: number(&get, "GRAPHQL_MAX_TOKENS", 2000, 1)?,
+            graphql_max_aliases: number(&get, "GRAPHQL_MAX_ALIASES", 15, 0)?,
+            graphql_max_expanded_fields: number(&get, "GRAPHQL_MAX_EXPANDED_FIELDS", 2000, 1)?,
+            request_timeout: millis("REQUEST_TIMEOUT_MS", 5000)?,
+            ws_max_message_bytes: number(&get, "WS_MAX_MESSAGE_BYTES", 64 * 1024, 1024)?,
+            ws_max_subscriptions: number(&get, "WS_MAX_SUBSCRIPTIONS", 50, 1)?,
+            ws_max_sockets_per_user: number(&get, "WS_MAX_SOCKETS_PER_USER", 10, 1)?,
+            ws_init_timeout: millis("WS_INIT_TIMEOUT_MS", 10_000)?,
+            ws_recheck: millis("WS_RECHECK_MS", 5000)?,
+            rate_login_failures: number(&get, "RATE_LIMIT_LOGIN_FAILURES", 10, 1)?,
+            rate_signups: number(&get, "RATE_LIMIT_SIGNUPS", 5, 1)?,
+            rate_refreshes: number(&get, "RATE_LIMIT_REFRESHES", 30, 1)?,
+            rate_mutations: number(&get, "RATE_LIMIT_MUTATIONS", 120, 1)?,
+            rate_token_requests: number(&get, "RATE_LIMIT_TOKEN_REQUESTS", 30, 1)?,
+            trusted_proxy_header: get("TRUSTED_PROXY_HEADER").map(|h| h.trim().to_string()),
             password_hash_concurrency: number(&get, "PASSWORD_HASH_CONCURRENCY", cores, 1)?,
+            password_hash_queue: number(&get, "PASSWORD_HASH_QUEUE", 16, 0)?,
             sync_tombstone_horizon: secs("SYNC_TOMBSTONE_HORIZON_SECS", 90 * 24 * 3600)?,
         })
     }

@@ -16,8 +16,13 @@ use sea_orm::{
 /// How long a SQLite writer waits for the write lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Opens a pool for `url` with `max_connections`.
-pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+/// Opens a pool for `url` with `max_connections`. On Postgres every statement is stopped after
+/// `statement_timeout` when one is given (the request time limit's backstop in the database).
+pub async fn connect(
+    url: &str,
+    max_connections: u32,
+    statement_timeout: Option<Duration>,
+) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_string());
     options
         .max_connections(max_connections)
@@ -31,6 +36,10 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 .foreign_keys(true)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
         });
+    if let Some(timeout) = statement_timeout {
+        let value = format!("{}ms", timeout.as_millis());
+        options.map_sqlx_postgres_opts(move |opts| opts.options([("statement_timeout", &value)]));
+    }
     Database::connect(options).await
 }
 

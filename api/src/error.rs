@@ -1,7 +1,8 @@
-//! `AppError`: every failure a caller can see, and the only mapping to `extensions.code`.
+//! `AppError`: every failure a caller can see, and the only mapping to `extensions.code` and,
+//! for the endpoints that are not GraphQL, to an HTTP status.
 //!
-//! Codes come from DESIGN.md's closed set. Internal errors are logged here with their details
-//! and reach the caller only as a generic message.
+//! Codes come from a closed set (the README lists them). Internal errors are logged here with
+//! their details and reach the caller only as a generic message.
 
 use async_graphql::ErrorExtensions;
 use sea_orm::{DbErr, SqlErr};
@@ -36,9 +37,24 @@ pub enum AppError {
     /// A sync client too old to pull; its pushes still apply.
     #[error("{0}")]
     ClientUpgradeRequired(String),
-    /// Too many requests; retry later.
+    /// Too many requests; retry after `retry_after_secs`.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after_secs: u64,
+    },
+    /// The document is larger than allowed (bytes or tokens).
     #[error("{0}")]
-    RateLimited(String),
+    QueryTooLarge(String),
+    /// The document nests deeper than allowed.
+    #[error("{0}")]
+    QueryTooDeep(String),
+    /// The document would cost more than allowed (complexity, aliases, expanded fields).
+    #[error("{0}")]
+    QueryTooComplex(String),
+    /// The request ran longer than allowed and was stopped; nothing it started was kept.
+    #[error("{0}")]
+    Timeout(String),
     /// The database or another dependency cannot be reached right now.
     #[error("service temporarily unavailable")]
     Unavailable(String),
@@ -58,9 +74,51 @@ impl AppError {
             AppError::Conflict(_) => "CONFLICT",
             AppError::PollClosed(_) => "POLL_CLOSED",
             AppError::ClientUpgradeRequired(_) => "CLIENT_UPGRADE_REQUIRED",
-            AppError::RateLimited(_) => "RATE_LIMITED",
+            AppError::RateLimited { .. } => "RATE_LIMITED",
+            AppError::QueryTooLarge(_) => "QUERY_TOO_LARGE",
+            AppError::QueryTooDeep(_) => "QUERY_TOO_DEEP",
+            AppError::QueryTooComplex(_) => "QUERY_TOO_COMPLEX",
+            AppError::Timeout(_) => "TIMEOUT",
             AppError::Unavailable(_) => "UNAVAILABLE",
             AppError::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// The HTTP status of this error where an endpoint answers with one (everything but
+    /// GraphQL, which answers 200 with the error in its body).
+    pub fn http_status(&self) -> u16 {
+        match self {
+            AppError::Unauthenticated(_) => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::NotFound(_) => 404,
+            AppError::Conflict(_) | AppError::PollClosed(_) => 409,
+            AppError::QueryTooLarge(_) => 413,
+            AppError::ClientUpgradeRequired(_) => 426,
+            AppError::RateLimited { .. } => 429,
+            AppError::Unavailable(_) => 503,
+            AppError::Timeout(_) => 504,
+            AppError::Internal(_) => 500,
+            AppError::BadUserInput { .. }
+            | AppError::QueryTooDeep(_)
+            | AppError::QueryTooComplex(_) => 400,
+        }
+    }
+
+    /// Seconds to wait before retrying, for RATE_LIMITED.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            AppError::RateLimited {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
+
+    /// Too many requests of one kind: retry after `retry_after_secs` (at least one).
+    pub fn rate_limited(message: impl Into<String>, retry_after_secs: u64) -> Self {
+        AppError::RateLimited {
+            message: message.into(),
+            retry_after_secs: retry_after_secs.max(1),
         }
     }
 
@@ -114,6 +172,9 @@ impl ErrorExtensions for AppError {
             } = self
             {
                 ext.set("field", field.as_str());
+            }
+            if let Some(secs) = self.retry_after_secs() {
+                ext.set("retryAfterSeconds", secs);
             }
         })
     }

@@ -31,8 +31,16 @@ impl AppState {
     /// Connects to the database, migrates it, makes sure the sync counter (with the cursor key)
     /// and a signing key exist, and that data from before sync is in the change index.
     pub async fn init(config: Config) -> AppResult<Self> {
-        let db = crate::db::connect(&config.database_url, config.database_max_connections).await?;
-        crate::db::migrate(&db).await?;
+        // Migrations run on a connection of their own, free of the statement time limit.
+        let migrator = crate::db::connect(&config.database_url, 1, None).await?;
+        crate::db::migrate(&migrator).await?;
+        migrator.close().await?;
+        let db = crate::db::connect(
+            &config.database_url,
+            config.database_max_connections,
+            Some(config.request_timeout),
+        )
+        .await?;
         let cursor_key = crate::sync::ensure_counter(&db).await?;
         let state = Self::from_parts(db, config, cursor_key)?;
         state.keys.ensure_key().await?;

@@ -73,7 +73,7 @@ pub async fn run() -> anyhow::Result<()> {
             app.run_until_stopped().await?;
         }
         Command::Migrate => {
-            let db = crate::db::connect(&config.database_url, 1).await?;
+            let db = crate::db::connect(&config.database_url, 1, None).await?;
             crate::db::migrate(&db).await?;
             println!("database is up to date");
         }

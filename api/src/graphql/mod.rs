@@ -1,4 +1,5 @@
-//! The GraphQL API: the schema with its limits, request preparation and the error-code pass.
+//! The GraphQL API: the schema with its limits, running one operation ([`execute`]: the
+//! document limits, a time limit, panics caught) and the error-code pass.
 //!
 //! Each feature lives in its own module with its types and its `<Feature>Query` /
 //! `<Feature>Mutation`, merged into the roots here. Resolvers call one service function and end
@@ -8,6 +9,7 @@ pub mod audit;
 pub mod comments;
 pub mod communities;
 pub mod connection;
+pub mod limits;
 pub mod loaders;
 pub mod money;
 pub mod notifications;
@@ -19,10 +21,13 @@ pub mod sync;
 pub mod users;
 pub mod votes;
 
+use std::panic::AssertUnwindSafe;
+
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{
     Context, ErrorExtensions, ID, MergedObject, MergedSubscription, Request, Response, Schema,
 };
+use futures_util::FutureExt;
 use uuid::Uuid;
 
 use crate::auth::Viewer;
@@ -126,6 +131,59 @@ impl OperationKind {
     }
 }
 
+/// Runs one operation for `viewer`: the document limits first ([`limits::check`]; a refusal
+/// executes nothing), then the schema under the time limit, with a panic anywhere in it
+/// answered as INTERNAL (a write in progress rolls back with its dropped transaction). Returns
+/// the response with every error coded, and the operation's kind when it could be told.
+pub async fn execute<Q, M, S>(
+    schema: &Schema<Q, M, S>,
+    state: &AppState,
+    viewer: Viewer,
+    mut request: Request,
+) -> (Response, Option<OperationKind>)
+where
+    Q: async_graphql::ObjectType + 'static,
+    M: async_graphql::ObjectType + 'static,
+    S: async_graphql::SubscriptionType + 'static,
+{
+    let limits = limits::DocumentLimits::from_config(&state.config);
+    let checked = match limits::check(&mut request, &limits) {
+        Ok(checked) => checked,
+        Err(err) => return (refused(&err), None),
+    };
+    let kind = checked.as_ref().map(|c| c.kind);
+    let run = schema.execute(prepare(request, viewer, state));
+    let response = match tokio::time::timeout(
+        state.config.request_timeout,
+        AssertUnwindSafe(run).catch_unwind(),
+    )
+    .await
+    {
+        Ok(Ok(response)) => response,
+        Ok(Err(panic)) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            refused(&AppError::internal(format!("a request panicked: {what}")))
+        }
+        Err(_) => refused(&AppError::Timeout(format!(
+            "the operation ran longer than {} ms and was stopped",
+            state.config.request_timeout.as_millis()
+        ))),
+    };
+    (with_codes(response), kind)
+}
+
+/// A response carrying only `err`.
+pub fn refused(err: &AppError) -> Response {
+    Response::from_errors(vec![
+        err.extend()
+            .into_server_error(async_graphql::Pos::default()),
+    ])
+}
+
 /// The kind of the operation `request` selects (by `operationName`, or its only operation).
 pub fn operation_kind(request: &Request) -> Option<OperationKind> {
     let document = async_graphql::parser::parse_query(&request.query).ok()?;
@@ -142,8 +200,10 @@ pub fn operation_kind(request: &Request) -> Option<OperationKind> {
     })
 }
 
-/// Gives every error without a code one from the closed set: the limits' own errors become
-/// QUERY_TOO_COMPLEX / QUERY_TOO_DEEP, parse and validation errors BAD_USER_INPUT.
+/// Gives every error without a code one from the closed set. Errors of the document itself
+/// (parse and validation, which have no path) are the caller's: async-graphql's own limits
+/// become QUERY_TOO_COMPLEX / QUERY_TOO_DEEP, the rest BAD_USER_INPUT, as do arguments that do
+/// not parse. An error a resolver raised without a code is a bug: INTERNAL, logged.
 pub fn with_codes(mut response: Response) -> Response {
     for error in &mut response.errors {
         let has_code = error
@@ -153,12 +213,19 @@ pub fn with_codes(mut response: Response) -> Response {
         if has_code {
             continue;
         }
-        let code = if error.message.contains("too complex") {
+        let message = error.message.as_str();
+        let from_input =
+            message.starts_with("Failed to parse") || message.starts_with("Invalid value");
+        let code = if message.contains("too complex") {
             "QUERY_TOO_COMPLEX"
-        } else if error.message.contains("nested too deep") || error.message.contains("recursion") {
+        } else if message.contains("nested too deep") || message.contains("recursion") {
             "QUERY_TOO_DEEP"
-        } else {
+        } else if error.path.is_empty() || from_input {
             "BAD_USER_INPUT"
+        } else {
+            tracing::error!(error = %error.message, path = ?error.path, "an error left a resolver without a code");
+            error.message = "internal error".to_string();
+            "INTERNAL"
         };
         error
             .extensions
@@ -236,7 +303,38 @@ pub(crate) fn parse_id(field: &str, id: &ID) -> AppResult<Uuid> {
 
 #[cfg(test)]
 mod tests {
+    use async_graphql::{EmptyMutation, EmptySubscription, Object};
+
     use super::*;
+
+    struct Panicking;
+
+    #[Object]
+    impl Panicking {
+        async fn boom(&self) -> i32 {
+            let digits: Vec<i32> = Vec::new();
+            digits[3]
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_a_resolver_is_an_internal_error_not_a_dropped_request() {
+        let url = "sqlite::memory:";
+        let db = sea_orm::Database::connect(url).await.unwrap();
+        let config = Config::from_lookup(|_| None).unwrap();
+        let state = AppState::from_parts(db, config, "key".into()).unwrap();
+        let schema = Schema::new(Panicking, EmptyMutation, EmptySubscription);
+        let (response, kind) =
+            execute(&schema, &state, Viewer::Anonymous, Request::new("{ boom }")).await;
+        assert_eq!(kind, Some(OperationKind::Query));
+        let codes: Vec<_> = response
+            .errors
+            .iter()
+            .map(|e| e.extensions.as_ref().and_then(|x| x.get("code")).cloned())
+            .collect();
+        assert_eq!(codes, [Some(async_graphql::Value::from("INTERNAL"))]);
+        assert_eq!(response.errors[0].message, "internal error");
+    }
 
     #[test]
     fn the_selected_operation_decides_the_kind() {

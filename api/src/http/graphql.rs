@@ -205,12 +205,8 @@ async fn execute(
     viewer: Viewer,
     request: async_graphql::Request,
 ) -> HttpResponse {
-    let kind = graphql::operation_kind(&request);
     let started = Instant::now();
-    let response = schema
-        .execute(graphql::prepare(request, viewer, state))
-        .await;
-    let response = graphql::with_codes(response);
+    let (response, kind) = graphql::execute(schema, state, viewer, request).await;
     state.metrics.observe_request(
         OperationKind::label(kind),
         response.errors.is_empty(),

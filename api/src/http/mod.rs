@@ -148,15 +148,21 @@ pub(super) fn graphql_error(status: StatusCode, code: &str, message: &str) -> Ht
     }))
 }
 
+/// `err` as a GraphQL-shaped error body with the status [`AppError::http_status`] gives it,
+/// and `Retry-After` / `WWW-Authenticate` where they apply.
 pub(super) fn app_error_response(err: &AppError) -> HttpResponse {
-    let status = match err {
-        AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-        AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        _ => StatusCode::BAD_REQUEST,
-    };
-    let mut response = graphql_error(status, err.code(), &err.to_string());
+    let status =
+        StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut body = json!({ "message": err.to_string(), "extensions": { "code": err.code() } });
+    if let Some(secs) = err.retry_after_secs() {
+        body["extensions"]["retryAfterSeconds"] = json!(secs);
+    }
+    let mut response = HttpResponse::build(status).json(json!({ "errors": [body] }));
+    if let Some(secs) = err.retry_after_secs()
+        && let Ok(value) = HeaderValue::from_str(&secs.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
     if status == StatusCode::UNAUTHORIZED {
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,

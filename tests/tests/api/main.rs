@@ -4,6 +4,7 @@
 
 mod comments;
 mod communities;
+mod hostile;
 mod http_surface;
 mod idempotency;
 mod identity;
