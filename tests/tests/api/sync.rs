@@ -629,11 +629,10 @@ async fn another_users_client_group_or_client_is_forbidden_and_nothing_is_applie
 // 7. Commit order (Postgres)
 // ---------------------------------------------------------------------------------------------
 
+// SQLite takes its write lock at BEGIN, so two write transactions never overlap there.
 #[tokio::test]
+#[cfg_attr(not(canyu_postgres), ignore = "needs Postgres (set TEST_DATABASE_URL)")]
 async fn a_transaction_that_starts_first_and_commits_last_is_still_delivered() {
-    if !on_postgres() {
-        return;
-    }
     let s = scene().await;
     let app = &s.app;
     let carol = member(app, "carol", &s.community).await;
@@ -2038,12 +2037,10 @@ async fn a_push_pokes_the_devices_that_hold_its_scope_and_no_others() {
     );
 }
 
+// Replicas fan out through Postgres LISTEN/NOTIFY; SQLite runs a single server.
 #[tokio::test]
+#[cfg_attr(not(canyu_postgres), ignore = "needs Postgres (set TEST_DATABASE_URL)")]
 async fn a_push_on_one_replica_pokes_a_device_subscribed_on_another() {
-    if !on_postgres() {
-        // Replicas fan out through Postgres LISTEN/NOTIFY; SQLite runs a single server.
-        return;
-    }
     let s = scene().await;
     let app = &s.app;
     let replica = app.replica(&[]).await;
