@@ -234,6 +234,15 @@ pub async fn read_suggestion(
     body["data"]["suggestion"].clone()
 }
 
+/// Runs DDL or DML against the test database.
+pub async fn execute(app: &TestApp, sql: &str) {
+    app.state
+        .db
+        .execute_unprepared(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
 /// The first column of the first row of `sql`, as a number.
 pub async fn scalar(app: &TestApp, sql: &str) -> i64 {
     app.sql_strings(sql).await[0].parse().unwrap()

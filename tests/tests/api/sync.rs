@@ -12,12 +12,11 @@ use std::time::Duration;
 use canyu_tests::{TestApp, TestUser, assert_code, on_postgres};
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::future::join;
-use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::support::{
-    self, auth, connect, create_community, id_of, member, new_id, node_ids, ok, read_suggestion,
-    receive, scalar, staff, submit,
+    self, auth, connect, create_community, execute, id_of, member, new_id, node_ids, ok,
+    read_suggestion, receive, scalar, staff, submit,
 };
 use crate::sync_client::{
     PULL, PUSH, SyncClient, change_kind, changes_of, entity_of, idea, ids_in, list, mutation,
@@ -151,15 +150,6 @@ fn norm(text: &str) -> String {
 
 fn as_uuid(text: &str) -> uuid::Uuid {
     uuid::Uuid::parse_str(text).unwrap_or_else(|e| panic!("not a UUID: {text}: {e}"))
-}
-
-/// Runs DDL or DML against the test database.
-async fn execute(app: &TestApp, sql: &str) {
-    app.state
-        .db
-        .execute_unprepared(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
 // ---------------------------------------------------------------------------------------------
