@@ -10,6 +10,7 @@ mod identity;
 mod notifications;
 mod partners;
 mod pricing_polls;
+mod readme;
 mod revenue_invariants;
 mod revenue_shares;
 mod schema;
