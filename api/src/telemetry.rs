@@ -1,5 +1,6 @@
 //! Logging set-up (tracing) and the Prometheus metrics served at `/metrics`.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use prometheus::{
@@ -13,6 +14,24 @@ pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+/// Argon2 computations (password hashes and verifications, the dummy one for unknown handles
+/// included). Process-wide, unlike the other metrics, because the password pool is built apart
+/// from [`Metrics`]; every registry [`Metrics::new`] makes carries it.
+static PASSWORD_HASHES: LazyLock<Option<IntCounter>> = LazyLock::new(|| {
+    IntCounter::new(
+        "canyu_password_hashes_total",
+        "Argon2 computations: password hashes and verifications",
+    )
+    .ok()
+});
+
+/// Counts one Argon2 computation in `canyu_password_hashes_total`.
+pub fn count_password_hash() {
+    if let Some(counter) = PASSWORD_HASHES.as_ref() {
+        counter.inc();
+    }
 }
 
 /// The process's metrics.
@@ -60,8 +79,14 @@ impl Metrics {
             "SQL statements run against the database",
         )
         .map_err(AppError::internal)?;
+        let password_hashes = PASSWORD_HASHES
+            .clone()
+            .ok_or_else(|| AppError::internal("the password hash counter could not be made"))?;
         registry
             .register(Box::new(db_queries.clone()))
+            .map_err(AppError::internal)?;
+        registry
+            .register(Box::new(password_hashes))
             .map_err(AppError::internal)?;
         registry
             .register(Box::new(requests.clone()))

@@ -1,3 +1,6 @@
+//! Creates `user`: accounts with a unique handle, display name, Argon2 password hash, global
+//! role, token version (bumped to end access tokens) and ban time.
+
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]

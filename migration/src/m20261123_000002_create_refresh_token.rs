@@ -1,3 +1,6 @@
+//! Creates `refresh_token`: hashed, rotating refresh tokens grouped into session families,
+//! with their use and revocation times, indexed by family and by user.
+
 use sea_orm_migration::{prelude::*, schema::*};
 
 use super::m20261123_000001_create_user::User;

@@ -1,3 +1,6 @@
+//! Creates `signing_key`: the token-signing key pairs, keyed by key id, with the time each was
+//! retired.
+
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]

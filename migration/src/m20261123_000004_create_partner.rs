@@ -1,3 +1,6 @@
+//! Creates `partner`: registered partner systems with their client id, hashed secret, granted
+//! scopes, creator and revocation time.
+
 use sea_orm_migration::{prelude::*, schema::*};
 
 use super::m20261123_000001_create_user::User;

@@ -1,3 +1,6 @@
+//! Creates `community`: communities with a unique slug, visibility, stored member count and
+//! creator.
+
 use sea_orm_migration::{prelude::*, schema::*};
 
 use super::m20261123_000001_create_user::User;

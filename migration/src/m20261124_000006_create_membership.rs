@@ -1,3 +1,5 @@
+//! Creates `membership`: a user's role and status in a community, one row per (community, user).
+
 use sea_orm_migration::{prelude::*, schema::*};
 
 use super::m20261123_000001_create_user::User;

@@ -1,3 +1,7 @@
+//! Creates `suggestion`: ideas, complaints and bugs with their status, stored vote and comment
+//! counters, HOT key, official response, duplicate link and soft-delete time, indexed for each
+//! listing sort.
+
 use sea_orm_migration::{prelude::*, schema::*};
 
 use super::m20261123_000001_create_user::User;

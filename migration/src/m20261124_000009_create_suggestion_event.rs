@@ -1,3 +1,6 @@
+//! Creates `suggestion_event`: a suggestion's status changes (from, to, actor, note), its
+//! timeline.
+
 use sea_orm_migration::{prelude::*, schema::*};
 
 use super::m20261123_000001_create_user::User;

@@ -1,3 +1,5 @@
+//! Creates `vote`: one vote per (suggestion, user), UP, DOWN or NONE.
+
 use sea_orm_migration::{prelude::*, schema::*};
 
 use super::m20261123_000001_create_user::User;

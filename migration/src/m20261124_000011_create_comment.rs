@@ -1,3 +1,6 @@
+//! Creates `comment`: comments on suggestions, official ones flagged, with edit and
+//! soft-delete times.
+
 use sea_orm_migration::{prelude::*, schema::*};
 
 use super::m20261123_000001_create_user::User;

@@ -1,3 +1,5 @@
+//! Creates `notification`: what a user is told about a suggestion, and when they read it.
+
 use sea_orm_migration::{prelude::*, schema::*};
 
 use super::m20261123_000001_create_user::User;

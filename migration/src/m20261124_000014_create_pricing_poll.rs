@@ -1,3 +1,6 @@
+//! Creates `pricing_poll`: price polls in a community with their method, price points, window,
+//! binding rules, ballot count, eligibility snapshot and outcome.
+
 use sea_orm_migration::{prelude::*, schema::*};
 
 use super::m20261123_000001_create_user::User;

@@ -1,3 +1,5 @@
+//! Creates `pricing_ballot`: one ballot per (poll, user), holding the part of its poll's method.
+
 use sea_orm_migration::{prelude::*, schema::*};
 
 use super::m20261123_000001_create_user::User;

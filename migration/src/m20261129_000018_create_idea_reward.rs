@@ -1,3 +1,6 @@
+//! Creates `idea_reward`: an adopted suggestion's share (1–10000 bps) of a product line's net
+//! sales in one currency over a window.
+
 use sea_orm_migration::{prelude::*, schema::*};
 
 use super::m20261123_000001_create_user::User;

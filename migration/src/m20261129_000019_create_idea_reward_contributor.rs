@@ -1,3 +1,6 @@
+//! Creates `idea_reward_contributor`: a reward's contributors in order, each with a positive
+//! weight, each user at most once per reward.
+
 use sea_orm_migration::{prelude::*, schema::*};
 
 use super::m20261123_000001_create_user::User;

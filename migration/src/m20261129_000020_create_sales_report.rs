@@ -1,3 +1,6 @@
+//! Creates `sales_report`: reported net sales of a product line for a period, unique per
+//! (reporter, external id).
+
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]

@@ -1,3 +1,6 @@
+//! Creates `revenue_share_record`: the ledger of amounts owed to contributors per report and
+//! reward, their payout status, and reversals (each record reversed at most once).
+
 use sea_orm_migration::{prelude::*, schema::*};
 
 use super::m20261123_000001_create_user::User;

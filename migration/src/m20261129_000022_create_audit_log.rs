@@ -1,3 +1,5 @@
+//! Creates `audit_log`: who (user or partner) did what to which ledger entity, and when.
+
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]

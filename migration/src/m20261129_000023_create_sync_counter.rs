@@ -1,3 +1,6 @@
+//! Creates `sync_counter`: the one row holding the sync sequence head, epoch, cursor key and
+//! tombstone horizon.
+
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]

@@ -1,3 +1,7 @@
+//! Creates the sync client tables: `sync_client_group` (a device, bound to one user),
+//! `sync_client` (an outbox and its last mutation id) and `sync_mutation_ledger` (each
+//! mutation's outcome and stored result until the client acknowledges it).
+
 use sea_orm_migration::{prelude::*, schema::*};
 
 use super::m20261123_000001_create_user::User;

@@ -1,3 +1,7 @@
+//! Creates the change index: `sync_entity` (each entity's latest change per scope, with its
+//! seq and op, tombstones included) and `sync_field_version` (the seq and client group of the
+//! last write to each field, for field merges).
+
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]

@@ -43,7 +43,8 @@ pub struct TestUser {
     pub refresh_token: String,
 }
 
-/// Whether this run targets Postgres.
+/// Whether this run targets Postgres (for tests that pick backend-specific SQL; tests that
+/// need Postgres are marked `#[cfg_attr(not(canyu_postgres), ignore = …)]`, see `build.rs`).
 pub fn on_postgres() -> bool {
     std::env::var("TEST_DATABASE_URL").is_ok_and(|v| !v.is_empty())
 }
@@ -239,6 +240,14 @@ impl Drop for TestApp {
 }
 
 async fn fresh_database() -> (String, TestDatabase) {
+    // `tests/build.rs` read the same variable; `cargo test` rebuilds when it changes, a test
+    // binary run by hand does not.
+    assert_eq!(
+        on_postgres(),
+        cfg!(canyu_postgres),
+        "TEST_DATABASE_URL is set for one backend but the tests were built for the other: \
+         build them again (`cargo test` does)"
+    );
     match std::env::var("TEST_DATABASE_URL") {
         Ok(admin_url) if !admin_url.is_empty() => {
             let name = format!("canyu_test_{}", uuid::Uuid::new_v4().simple());

@@ -2,7 +2,8 @@
 //!
 //! Hashing runs in `spawn_blocking` behind a semaphore so a burst of sign-ins cannot starve the
 //! async workers or exhaust memory. Verifying against an unknown user uses a dummy hash, so an
-//! unknown handle costs the same as a wrong password.
+//! unknown handle costs the same as a wrong password. Every Argon2 computation is counted in
+//! `canyu_password_hashes_total`.
 
 use std::sync::Arc;
 
@@ -29,7 +30,9 @@ fn argon2() -> AppResult<Argon2<'static>> {
 }
 
 fn hash_blocking(password: &str) -> AppResult<String> {
-    let hash = argon2()?
+    let argon2 = argon2()?;
+    crate::telemetry::count_password_hash();
+    let hash = argon2
         .hash_password(password.as_bytes())
         .map_err(AppError::internal)?;
     Ok(hash.to_string())
@@ -37,9 +40,9 @@ fn hash_blocking(password: &str) -> AppResult<String> {
 
 fn verify_blocking(password: &str, phc: &str) -> AppResult<bool> {
     let parsed = PasswordHash::new(phc).map_err(AppError::internal)?;
-    Ok(argon2()?
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok())
+    let argon2 = argon2()?;
+    crate::telemetry::count_password_hash();
+    Ok(argon2.verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
 impl PasswordHasherPool {

@@ -1,11 +1,13 @@
 //! The HTTP surface: content types, body limits, batching, GET, GraphiQL, limits, production
 //! mode, health, metrics, CORS and the WebSocket endpoint.
 
-use canyu_tests::{PASSWORD, TestApp, assert_code};
+use canyu_tests::{TestApp, assert_code};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::support::{self, Socket, create_community, join, new_id};
 
 const SIGN_UP_DOC: &str = "mutation { signUp(input: { handle: \"sneaky\", password: \"correct horse battery\", displayName: \"S\" }) { accessToken } }";
 
@@ -322,9 +324,7 @@ async fn cors_allows_only_configured_origins() {
     );
 }
 
-async fn ws_connect(
-    app: &TestApp,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+async fn ws_connect(app: &TestApp) -> Socket {
     let mut request = format!("ws://127.0.0.1:{}/graphql/ws", app.port)
         .into_client_request()
         .unwrap();
@@ -343,23 +343,47 @@ async fn ws_connect(
     socket
 }
 
+/// Opens `/graphql/ws`, sends `connection_init` with `payload` and expects the ack.
+async fn ws_init(app: &TestApp, payload: Value) -> Socket {
+    let mut socket = ws_connect(app).await;
+    support::send(
+        &mut socket,
+        json!({ "type": "connection_init", "payload": payload }),
+    )
+    .await;
+    let reply = support::receive(&mut socket).await;
+    assert_eq!(reply["type"], "connection_ack", "{reply}");
+    socket
+}
+
 #[tokio::test]
 async fn websocket_accepts_a_valid_token_in_connection_init() {
+    // syncPoke needs a signed-in user, so it shows whether the socket's viewer came from the
+    // token: refused on an anonymous socket, and poking the signed-in one when its user joins
+    // a community (their own scope changes).
+    const POKE: &str = "subscription($id: ID!) { syncPoke(clientGroupId: $id) }";
     let app = TestApp::spawn().await;
+    let owner = app.sign_up("owner").await;
+    let community = create_community(&app, &owner, "sockets", "PUBLIC").await;
     let user = app.sign_up("socket").await;
-    let mut socket = ws_connect(&app).await;
-    let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", user.access_token) } });
-    socket
-        .send(Message::Text(init.to_string().into()))
-        .await
-        .unwrap();
-    let reply = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let reply: Value = serde_json::from_str(reply.to_text().unwrap()).unwrap();
-    assert_eq!(reply["type"], "connection_ack");
+
+    let mut anonymous = ws_init(&app, json!({})).await;
+    support::subscribe(&mut anonymous, "1", POKE, &new_id()).await;
+    let refused = support::receive(&mut anonymous).await;
+    assert_eq!(refused["type"], "next", "{refused}");
+    assert_code(&refused["payload"], "UNAUTHENTICATED");
+
+    let mut signed_in = ws_init(
+        &app,
+        json!({ "authorization": format!("Bearer {}", user.access_token) }),
+    )
+    .await;
+    support::subscribe(&mut signed_in, "1", POKE, &new_id()).await;
+    join(&app, &user, &community).await;
+    assert_eq!(
+        support::next_data(&mut signed_in, "1", "syncPoke").await,
+        true
+    );
 }
 
 #[tokio::test]
@@ -391,21 +415,6 @@ async fn websocket_without_the_subprotocol_is_refused() {
         .into_client_request()
         .unwrap();
     assert!(tokio_tungstenite::connect_async(request).await.is_err());
-}
-
-#[tokio::test]
-async fn an_unknown_password_check_is_not_a_shortcut() {
-    // Log-in with an unknown handle still goes through a full hash (same error, same path).
-    let app = TestApp::spawn().await;
-    app.sign_up("known").await;
-    let body = app
-        .graphql(
-            "mutation($h: String!, $p: String!) { logIn(input: { handle: $h, password: $p }) { accessToken } }",
-            json!({ "h": "unknown_handle", "p": PASSWORD }),
-            None,
-        )
-        .await;
-    assert_code(&body, "UNAUTHENTICATED");
 }
 
 #[tokio::test]

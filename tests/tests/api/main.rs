@@ -1,5 +1,6 @@
 //! The black-box suite: the real server over HTTP, one module per feature. Runs on SQLite, and
-//! on Postgres when `TEST_DATABASE_URL` is set.
+//! on Postgres when `TEST_DATABASE_URL` is set; the few tests that need Postgres (replicas,
+//! overlapping write transactions) are reported as ignored without it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod comments;
@@ -11,6 +12,7 @@ mod identity;
 mod notifications;
 mod partners;
 mod pricing_polls;
+mod readme;
 mod revenue_invariants;
 mod revenue_shares;
 mod schema;

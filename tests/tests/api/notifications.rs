@@ -1,14 +1,12 @@
 //! Notifications: who hears about responses, status changes, shipping and duplicates; the
 //! unread filter and marking as read.
 
-use std::time::Duration;
-
 use canyu_tests::{TestApp, TestUser, assert_code};
 use serde_json::{Value, json};
 
 use crate::support::{
-    auth, create_community, mark_duplicate, member, new_id, ok, respond, set_status, staff, submit,
-    vote,
+    auth, create_community, execute, mark_duplicate, member, new_id, ok, respond, set_status,
+    staff, submit, vote,
 };
 
 const ALL: &str =
@@ -44,9 +42,14 @@ async fn kinds(app: &TestApp, user: &TestUser) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A pause so that consecutive events get distinct times.
-async fn tick() {
-    tokio::time::sleep(Duration::from_millis(20)).await;
+/// Moves every notification so far back to 2000, so the next one is the newest by its time
+/// and not by the clock's grain.
+async fn backdate_notifications(app: &TestApp) {
+    execute(
+        app,
+        "UPDATE notification SET created_at = '2000-01-01T00:00:00+00:00'",
+    )
+    .await;
 }
 
 /// A PUBLIC community with an author, a staff user and the author's suggestion.
@@ -70,7 +73,7 @@ async fn the_author_hears_about_responses_and_status_changes() {
     assert!(kinds(&app, &author).await.is_empty());
 
     respond(&app, &staffer, &id, "We are on it").await;
-    tick().await;
+    backdate_notifications(&app).await;
     set_status(&app, &staffer, &id, "UNDER_REVIEW").await;
 
     assert_eq!(
@@ -141,7 +144,7 @@ async fn unread_only_and_marking_as_read() {
     let app = TestApp::spawn().await;
     let (_, author, staffer, id) = setup(&app).await;
     respond(&app, &staffer, &id, "Noted").await;
-    tick().await;
+    backdate_notifications(&app).await;
     set_status(&app, &staffer, &id, "PLANNED").await;
     let all = notifications(&app, &author, false).await;
     assert_eq!(all.len(), 2);

@@ -9,6 +9,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use canyu_tests::{TestApp, TestUser, assert_code};
 use chrono::{DateTime, Utc};
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
 use super::support::{auth, create_community, id_of, member, ok, submit};
@@ -16,42 +19,11 @@ use super::support::{auth, create_community, id_of, member, ok, submit};
 /// Record fields the checks need.
 const RECORD: &str = "id status amount { amount currency } beneficiary { id } reward { id } salesReport { id } reversalOf { id } createdAt";
 
-/// A small deterministic generator (xorshift64*), so a failing sequence repeats.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed | 1)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// Uniform in `0..bound` (bound > 0).
-    fn below(&mut self, bound: usize) -> usize {
-        (self.next_u64() % bound as u64) as usize
-    }
-
-    /// Uniform in `low..=high`.
-    fn between(&mut self, low: i64, high: i64) -> i64 {
-        low + (self.next_u64() % ((high - low + 1) as u64)) as i64
-    }
-
-    /// Up to `count` distinct items, in random order.
-    fn sample(&mut self, items: &[String], count: usize) -> Vec<String> {
-        let mut pool = items.to_vec();
-        let take = count.min(pool.len());
-        for i in 0..take {
-            let j = i + self.below(pool.len() - i);
-            pool.swap(i, j);
-        }
-        pool.truncate(take);
-        pool
-    }
+/// Up to `count` distinct items, in random order.
+fn sample(rng: &mut StdRng, items: &[String], count: usize) -> Vec<String> {
+    let mut pool = items.to_vec();
+    let (chosen, _) = pool.partial_shuffle(rng, count.min(items.len()));
+    chosen.to_vec()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -204,18 +176,21 @@ const PERIOD_STARTS: [&str; 6] = [
 ];
 
 /// A random report input: line, period, amount and currency.
-fn random_sales(rng: &mut Rng, external_id: &str) -> (Value, String, String, DateTime<Utc>, i64) {
-    let line = LINES[rng.below(LINES.len())].to_string();
-    let start_text = PERIOD_STARTS[rng.below(PERIOD_STARTS.len())];
+fn random_sales(
+    rng: &mut StdRng,
+    external_id: &str,
+) -> (Value, String, String, DateTime<Utc>, i64) {
+    let line = LINES[rng.gen_range(0..LINES.len())].to_string();
+    let start_text = PERIOD_STARTS[rng.gen_range(0..PERIOD_STARTS.len())];
     let start = at(start_text);
     let end = start + chrono::TimeDelta::days(30);
-    let net_cents = match rng.below(10) {
+    let net_cents = match rng.gen_range(0..10) {
         0 => 0,
-        1 | 2 => rng.between(-60, 60),
-        3 | 4 => rng.between(-300_000, -1),
-        _ => rng.between(1, 900_000),
+        1 | 2 => rng.gen_range(-60..=60),
+        3 | 4 => rng.gen_range(-300_000..=-1),
+        _ => rng.gen_range(1..=900_000),
     };
-    let currency = String::from(if rng.below(10) == 0 { "EUR" } else { "USD" });
+    let currency = String::from(if rng.gen_ratio(1, 10) { "EUR" } else { "USD" });
     let input = json!({
         "externalId": external_id,
         "productLine": line,
@@ -388,7 +363,8 @@ type RewardSpec = (
 // ---------------------------------------------------------------------------------------------
 
 async fn run(seed: u64, operations: usize) {
-    let mut rng = Rng::new(seed);
+    // Seeded, so a failing sequence repeats (`rand` keeps `StdRng` stable within a version).
+    let mut rng = StdRng::seed_from_u64(seed);
     let app = TestApp::spawn().await;
     let admin = app.admin("root").await;
     let partner = partner_token(&app, &admin, &["sales:write"]).await;
@@ -489,13 +465,13 @@ async fn run(seed: u64, operations: usize) {
     let mut next_external = 0usize;
 
     for step in 0..operations {
-        let roll = rng.below(100);
+        let roll = rng.gen_range(0..100);
         let context = format!("seed {seed}, step {step}");
         if roll < 35 || reports.is_empty() {
             // A new report.
             next_external += 1;
             let external_id = format!("ext-{next_external}");
-            let reporter = rng.below(2);
+            let reporter = rng.gen_range(0..2);
             let (input, line, currency, period_start, net_cents) =
                 random_sales(&mut rng, &external_id);
             let body = try_report(&app, reporters[reporter], &input).await;
@@ -526,7 +502,7 @@ async fn run(seed: u64, operations: usize) {
             reports.push(report);
         } else if roll < 45 {
             // The same report again, exactly: the same report, nothing new.
-            let earlier = &reports[rng.below(reports.len())];
+            let earlier = &reports[rng.gen_range(0..reports.len())];
             let records_before = app.count("revenue_share_record").await;
             let body = try_report(&app, reporters[earlier.reporter], &earlier.input).await;
             let answer = ok(&body, "reportSales");
@@ -535,7 +511,7 @@ async fn run(seed: u64, operations: usize) {
             assert_eq!(app.count("revenue_share_record").await, records_before);
         } else if roll < 50 {
             // The other reporter reuses an externalId with its own payload.
-            let earlier = &reports[rng.below(reports.len())];
+            let earlier = &reports[rng.gen_range(0..reports.len())];
             let reporter = 1 - earlier.reporter;
             let external_id = earlier.external_id.clone();
             let earlier_id = earlier.id.clone();
@@ -575,8 +551,8 @@ async fn run(seed: u64, operations: usize) {
             if pending.is_empty() {
                 continue;
             }
-            let count = 1 + rng.below(3);
-            let chosen = rng.sample(&pending, count);
+            let count = rng.gen_range(1..=3);
+            let chosen = sample(&mut rng, &pending, count);
             let body = mutate_ids(&app, &admin, APPROVE, json!({ "ids": chosen })).await;
             let approved = ok(&body, "approveRevenueShares")
                 .as_array()
@@ -597,8 +573,8 @@ async fn run(seed: u64, operations: usize) {
             if approved.is_empty() {
                 continue;
             }
-            let count = 1 + rng.below(2);
-            let chosen = rng.sample(&approved, count);
+            let count = rng.gen_range(1..=2);
+            let chosen = sample(&mut rng, &approved, count);
             let reference = format!("payout-{step}");
             let body = mutate_ids(
                 &app,
@@ -627,7 +603,7 @@ async fn run(seed: u64, operations: usize) {
             if candidates.is_empty() {
                 continue;
             }
-            let chosen = candidates[rng.below(candidates.len())].clone();
+            let chosen = candidates[rng.gen_range(0..candidates.len())].clone();
             let body = mutate_ids(
                 &app,
                 &admin,
@@ -650,9 +626,9 @@ async fn run(seed: u64, operations: usize) {
             if pending.is_empty() || others.is_empty() {
                 continue;
             }
-            let good = pending[rng.below(pending.len())].clone();
-            let bad = others[rng.below(others.len())].clone();
-            let ids = if rng.below(2) == 0 {
+            let good = pending[rng.gen_range(0..pending.len())].clone();
+            let bad = others[rng.gen_range(0..others.len())].clone();
+            let ids = if rng.gen_bool(0.5) {
                 vec![good, bad]
             } else {
                 vec![bad, good]

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use canyu_tests::{TestApp, on_postgres};
+use canyu_tests::TestApp;
 use serde_json::{Value, json};
 
 use crate::support::{
@@ -114,12 +114,10 @@ async fn a_private_suggestion_is_not_found_for_a_non_member_subscriber() {
     assert!(later.is_err(), "an update leaked: {later:?}");
 }
 
+// Replicas fan out through Postgres LISTEN/NOTIFY; SQLite runs a single server.
 #[tokio::test]
+#[cfg_attr(not(canyu_postgres), ignore = "needs Postgres (set TEST_DATABASE_URL)")]
 async fn a_subscriber_on_another_replica_sees_the_update() {
-    if !on_postgres() {
-        // Replicas fan out through Postgres LISTEN/NOTIFY; SQLite runs a single server.
-        return;
-    }
     let app = TestApp::spawn().await;
     let replica = app.replica(&[]).await;
     let owner = app.sign_up("owner").await;

@@ -8,9 +8,9 @@ use canyu_tests::{TestApp, TestUser, assert_code};
 use serde_json::{Value, json};
 
 use crate::support::{
-    assert_counters_equal_vote_rows, auth, comment, create_community, id_of, join, mark_duplicate,
-    member, new_id, node_ids, ok, read_suggestion, respond, set_status, staff, submit,
-    submit_with_body, try_vote, vote,
+    assert_counters_equal_vote_rows, auth, comment, create_community, execute, id_of, join,
+    mark_duplicate, member, new_id, node_ids, ok, read_suggestion, respond, set_status, staff,
+    submit, submit_with_body, try_vote, vote,
 };
 
 const SUBMIT: &str = "mutation($input: SubmitSuggestionInput!) { submitSuggestion(input: $input) { id kind title body productLine status upvotes downvotes score commentCount viewerVote officialResponse { id } firstResponseAt resolvedAt duplicateOf { id } author { id handle } community { id } timeline { fromStatus toStatus } } }";
@@ -936,14 +936,25 @@ async fn sorts_order_exactly_with_ids_breaking_ties() {
     let v1 = member(&app, "voter1", &community_id).await;
     let v2 = member(&app, "voter2", &community_id).await;
     let mut ids = Vec::new();
-    for title in [
+    // Created a minute apart, in this order: NEW and HOT see the times, not the clock's grain.
+    for (minute, title) in [
         "Suggestion one",
         "Suggestion two",
         "Suggestion three",
         "Suggestion four",
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         ids.push(submit(&app, &author, &community_id, title).await);
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        execute(
+            &app,
+            &format!(
+                "UPDATE suggestion SET created_at = '2026-01-01T00:{minute:02}:00+00:00' \
+                 WHERE title = '{title}'"
+            ),
+        )
+        .await;
     }
     let (s1, s2, s3, s4) = (&ids[0], &ids[1], &ids[2], &ids[3]);
     // Scores: s1 2, s2 -1, s3 2, s4 0 (1 up, 1 down). Comments: s2 2, s4 1.

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use canyu_tests::{PASSWORD, TestApp, TestUser};
 use futures_util::{SinkExt, StreamExt};
+use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -233,33 +234,65 @@ pub async fn read_suggestion(
     body["data"]["suggestion"].clone()
 }
 
+/// Runs DDL or DML against the test database.
+pub async fn execute(app: &TestApp, sql: &str) {
+    app.state
+        .db
+        .execute_unprepared(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
 /// The first column of the first row of `sql`, as a number.
 pub async fn scalar(app: &TestApp, sql: &str) -> i64 {
     app.sql_strings(sql).await[0].parse().unwrap()
 }
 
-/// Asserts the counters stored on all suggestions equal the vote rows.
+/// Asserts every suggestion's stored counters equal its own vote rows (`upvotes` the UP rows,
+/// `downvotes` the DOWN rows, `score` their difference); the message names each suggestion
+/// that differs.
 pub async fn assert_counters_equal_vote_rows(app: &TestApp) {
-    let up_rows = scalar(app, "SELECT COUNT(*) FROM vote WHERE value = 'UP'").await;
-    let down_rows = scalar(app, "SELECT COUNT(*) FROM vote WHERE value = 'DOWN'").await;
-    let upvotes = scalar(
-        app,
-        "SELECT CAST(COALESCE(SUM(upvotes), 0) AS BIGINT) FROM suggestion",
-    )
-    .await;
-    let downvotes = scalar(
-        app,
-        "SELECT CAST(COALESCE(SUM(downvotes), 0) AS BIGINT) FROM suggestion",
-    )
-    .await;
-    let score = scalar(
-        app,
-        "SELECT CAST(COALESCE(SUM(score), 0) AS BIGINT) FROM suggestion",
-    )
-    .await;
-    assert_eq!(upvotes, up_rows, "upvotes against UP rows");
-    assert_eq!(downvotes, down_rows, "downvotes against DOWN rows");
-    assert_eq!(score, up_rows - down_rows, "score against the rows");
+    let sql = "SELECT s.id, s.upvotes, s.downvotes, s.score, \
+               CAST(COALESCE(v.up, 0) AS BIGINT) AS up_rows, \
+               CAST(COALESCE(v.down, 0) AS BIGINT) AS down_rows \
+               FROM suggestion s LEFT JOIN (\
+                 SELECT suggestion_id, \
+                   SUM(CASE WHEN value = 'UP' THEN 1 ELSE 0 END) AS up, \
+                   SUM(CASE WHEN value = 'DOWN' THEN 1 ELSE 0 END) AS down \
+                 FROM vote GROUP BY suggestion_id\
+               ) v ON v.suggestion_id = s.id \
+               WHERE s.upvotes <> COALESCE(v.up, 0) OR s.downvotes <> COALESCE(v.down, 0) \
+                  OR s.score <> COALESCE(v.up, 0) - COALESCE(v.down, 0) \
+               ORDER BY s.id";
+    let db = &app.state.db;
+    let rows = db
+        .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .expect("counters against vote rows");
+    let differing: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            let number = |column: &str| {
+                row.try_get::<i64>("", column)
+                    .or_else(|_| row.try_get::<i32>("", column).map(i64::from))
+                    .unwrap_or_else(|e| panic!("{column}: {e}"))
+            };
+            let id: uuid::Uuid = row.try_get("", "id").expect("suggestion id");
+            format!(
+                "{id}: upvotes {} downvotes {} score {}, rows UP {} DOWN {}",
+                number("upvotes"),
+                number("downvotes"),
+                number("score"),
+                number("up_rows"),
+                number("down_rows"),
+            )
+        })
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "suggestions whose counters differ from their vote rows:\n{}",
+        differing.join("\n")
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,12 +12,11 @@ use std::time::Duration;
 use canyu_tests::{TestApp, TestUser, assert_code, on_postgres};
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::future::join;
-use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::support::{
-    self, auth, connect, create_community, id_of, member, new_id, node_ids, ok, read_suggestion,
-    receive, scalar, staff, submit,
+    self, auth, connect, create_community, execute, id_of, member, new_id, node_ids, ok,
+    read_suggestion, receive, scalar, staff, submit,
 };
 use crate::sync_client::{
     PULL, PUSH, SyncClient, change_kind, changes_of, entity_of, idea, ids_in, list, mutation,
@@ -151,15 +150,6 @@ fn norm(text: &str) -> String {
 
 fn as_uuid(text: &str) -> uuid::Uuid {
     uuid::Uuid::parse_str(text).unwrap_or_else(|e| panic!("not a UUID: {text}: {e}"))
-}
-
-/// Runs DDL or DML against the test database.
-async fn execute(app: &TestApp, sql: &str) {
-    app.state
-        .db
-        .execute_unprepared(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -629,11 +619,10 @@ async fn another_users_client_group_or_client_is_forbidden_and_nothing_is_applie
 // 7. Commit order (Postgres)
 // ---------------------------------------------------------------------------------------------
 
+// SQLite takes its write lock at BEGIN, so two write transactions never overlap there.
 #[tokio::test]
+#[cfg_attr(not(canyu_postgres), ignore = "needs Postgres (set TEST_DATABASE_URL)")]
 async fn a_transaction_that_starts_first_and_commits_last_is_still_delivered() {
-    if !on_postgres() {
-        return;
-    }
     let s = scene().await;
     let app = &s.app;
     let carol = member(app, "carol", &s.community).await;
@@ -2038,12 +2027,10 @@ async fn a_push_pokes_the_devices_that_hold_its_scope_and_no_others() {
     );
 }
 
+// Replicas fan out through Postgres LISTEN/NOTIFY; SQLite runs a single server.
 #[tokio::test]
+#[cfg_attr(not(canyu_postgres), ignore = "needs Postgres (set TEST_DATABASE_URL)")]
 async fn a_push_on_one_replica_pokes_a_device_subscribed_on_another() {
-    if !on_postgres() {
-        // Replicas fan out through Postgres LISTEN/NOTIFY; SQLite runs a single server.
-        return;
-    }
     let s = scene().await;
     let app = &s.app;
     let replica = app.replica(&[]).await;

@@ -9,6 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use canyu_tests::{TestApp, TestUser};
 use futures_util::future::join;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
 use crate::support::{self, auth, create_community, new_id, ok};
@@ -23,34 +25,6 @@ const VOTES: [&str; 3] = ["UP", "DOWN", "NONE"];
 
 /// The user who is not a member of the private community (and never may be).
 const OUTSIDER: usize = 2;
-
-/// A small deterministic generator (xorshift64), so every run makes the same choices.
-struct XorShift(u64);
-
-impl XorShift {
-    fn new(seed: u64) -> Self {
-        XorShift(seed | 1)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    /// A number in `0..bound` (bound > 0).
-    fn below(&mut self, bound: usize) -> usize {
-        (self.next_u64() % bound as u64) as usize
-    }
-
-    /// True `chance` times in a hundred.
-    fn percent(&mut self, chance: u64) -> bool {
-        self.next_u64() % 100 < chance
-    }
-}
 
 /// Two distinct elements of `items`, mutably.
 fn pair_mut<T>(items: &mut [T], a: usize, b: usize) -> (&mut T, &mut T) {
@@ -168,7 +142,9 @@ struct Sim {
     author_of: BTreeMap<String, usize>,
     /// Per user: the communities where they are ACTIVE, as the server last said.
     active: Vec<BTreeSet<String>>,
-    rng: XorShift,
+    /// Seeded, so every run makes the same choices (`rand` keeps `StdRng` stable within a
+    /// version).
+    rng: StdRng,
     /// Extra weight of joins and leaves.
     churn: usize,
     serial: usize,
@@ -217,7 +193,7 @@ impl Sim {
             community_of: BTreeMap::new(),
             author_of: BTreeMap::new(),
             active: Vec::new(),
-            rng: XorShift::new(seed),
+            rng: StdRng::seed_from_u64(seed),
             churn,
             serial: 0,
             pages_checked: 0,
@@ -241,7 +217,7 @@ impl Sim {
     }
 
     fn random_device(&mut self) -> usize {
-        self.rng.below(self.devices.len())
+        self.rng.gen_range(0..self.devices.len())
     }
 
     fn two_devices(&mut self) -> (usize, usize) {
@@ -258,13 +234,13 @@ impl Sim {
         let candidates: Vec<usize> = (0..self.devices.len())
             .filter(|d| self.device_user[*d] == user)
             .collect();
-        candidates[self.rng.below(candidates.len())]
+        candidates[self.rng.gen_range(0..candidates.len())]
     }
 
     /// Mostly a device of the suggestion's author, sometimes anyone's.
     fn author_or_anyone(&mut self, target: &str) -> usize {
         let author = self.author_of.get(target).copied();
-        let prefer_author = self.rng.percent(75);
+        let prefer_author = self.rng.gen_ratio(75, 100);
         match author {
             Some(author) if prefer_author => self.device_of(author),
             _ => self.random_device(),
@@ -275,13 +251,13 @@ impl Sim {
         if self.suggestions.is_empty() {
             return None;
         }
-        let n = self.rng.below(self.suggestions.len());
+        let n = self.rng.gen_range(0..self.suggestions.len());
         Some(self.suggestions[n].clone())
     }
 
     fn queue_create(&mut self) {
         let d = self.random_device();
-        let community = if self.rng.percent(20) {
+        let community = if self.rng.gen_ratio(20, 100) {
             self.private.clone()
         } else {
             self.public.clone()
@@ -312,7 +288,7 @@ impl Sim {
         self.serial += 1;
         let serial = self.serial;
         let mut args = json!({ "id": target });
-        match self.rng.below(3) {
+        match self.rng.gen_range(0..3) {
             0 => args["title"] = json!(format!("Title edit {serial}")),
             1 => args["body"] = json!(format!("Body edit {serial}")),
             _ => {
@@ -336,7 +312,7 @@ impl Sim {
             return;
         };
         let d = self.random_device();
-        let value = VOTES[self.rng.below(VOTES.len())];
+        let value = VOTES[self.rng.gen_range(0..VOTES.len())];
         self.devices[d].queue(
             "SET_VOTE",
             json!({ "suggestionId": target, "value": value }),
@@ -358,7 +334,7 @@ impl Sim {
 
     fn queue_membership(&mut self) {
         let d = self.random_device();
-        let name = if self.rng.percent(50) {
+        let name = if self.rng.gen_bool(0.5) {
             "JOIN_COMMUNITY"
         } else {
             "LEAVE_COMMUNITY"
@@ -368,7 +344,7 @@ impl Sim {
     }
 
     fn limit(&mut self) -> i64 {
-        1 + self.rng.below(6) as i64
+        self.rng.gen_range(1..=6)
     }
 
     async fn push_one(&mut self, d: usize) {
@@ -407,7 +383,7 @@ impl Sim {
     }
 
     async fn step(&mut self) {
-        let roll = self.rng.below(100 + self.churn);
+        let roll = self.rng.gen_range(0..100 + self.churn);
         match roll {
             0..=13 => self.queue_create(),
             14..=23 => self.queue_edit(),
