@@ -69,7 +69,11 @@ impl AppState {
                 config.access_token_ttl,
                 config.partner_token_ttl,
             )),
-            passwords: PasswordHasherPool::new(config.password_hash_concurrency)?,
+            passwords: PasswordHasherPool::new(
+                config.password_hash_concurrency,
+                config.password_hash_queue,
+                metrics.password_hashes.clone(),
+            )?,
             metrics,
             events: Events::new(),
             cursor_key: cursor_key.into(),

@@ -1,6 +1,5 @@
 //! Logging set-up (tracing) and the Prometheus metrics served at `/metrics`.
 
-use std::sync::LazyLock;
 use std::time::Duration;
 
 use prometheus::{
@@ -16,24 +15,6 @@ pub fn init_tracing() {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
 }
 
-/// Argon2 computations (password hashes and verifications, the dummy one for unknown handles
-/// included). Process-wide, unlike the other metrics, because the password pool is built apart
-/// from [`Metrics`]; every registry [`Metrics::new`] makes carries it.
-static PASSWORD_HASHES: LazyLock<Option<IntCounter>> = LazyLock::new(|| {
-    IntCounter::new(
-        "canyu_password_hashes_total",
-        "Argon2 computations: password hashes and verifications",
-    )
-    .ok()
-});
-
-/// Counts one Argon2 computation in `canyu_password_hashes_total`.
-pub fn count_password_hash() {
-    if let Some(counter) = PASSWORD_HASHES.as_ref() {
-        counter.inc();
-    }
-}
-
 /// The process's metrics.
 pub struct Metrics {
     registry: Registry,
@@ -42,6 +23,9 @@ pub struct Metrics {
     pool: IntGaugeVec,
     /// SQL statements run by this process (also how tests prove loaders batch).
     pub db_queries: IntCounter,
+    /// Argon2 computations: hashes and verifications, the dummy one for unknown handles
+    /// included (also how tests prove an unknown handle costs a hash).
+    pub password_hashes: IntCounter,
 }
 
 impl Metrics {
@@ -79,14 +63,16 @@ impl Metrics {
             "SQL statements run against the database",
         )
         .map_err(AppError::internal)?;
-        let password_hashes = PASSWORD_HASHES
-            .clone()
-            .ok_or_else(|| AppError::internal("the password hash counter could not be made"))?;
+        let password_hashes = IntCounter::new(
+            "canyu_password_hashes_total",
+            "Argon2 computations: password hashes and verifications",
+        )
+        .map_err(AppError::internal)?;
         registry
             .register(Box::new(db_queries.clone()))
             .map_err(AppError::internal)?;
         registry
-            .register(Box::new(password_hashes))
+            .register(Box::new(password_hashes.clone()))
             .map_err(AppError::internal)?;
         registry
             .register(Box::new(requests.clone()))
@@ -103,6 +89,7 @@ impl Metrics {
             latency,
             pool,
             db_queries,
+            password_hashes,
         })
     }
 

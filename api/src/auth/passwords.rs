@@ -1,14 +1,20 @@
 //! Password hashing: Argon2id (m = 19 MiB, t = 2, p = 1) as PHC strings.
 //!
-//! Hashing runs in `spawn_blocking` behind a semaphore so a burst of sign-ins cannot starve the
-//! async workers or exhaust memory. Verifying against an unknown user uses a dummy hash, so an
-//! unknown handle costs the same as a wrong password. Every Argon2 computation is counted in
+//! A fixed set of hashing threads does every computation, each reusing one block of Argon2
+//! memory for its whole life: a flood of log-ins holds no more memory than one hash per thread,
+//! and nothing is freed and allocated again (the allocator would keep what was freed). Work
+//! waits in a bounded queue; when the queue is full the caller gets RATE_LIMITED at once rather
+//! than a place in an ever longer line. Verifying against an unknown user uses a dummy hash, so
+//! an unknown handle costs the same as a wrong password. Every computation is counted in
 //! `canyu_password_hashes_total`.
 
-use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
 
-use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
-use tokio::sync::Semaphore;
+use argon2::password_hash::phc::{Output, ParamsString, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
+use prometheus::IntCounter;
+use tokio::sync::oneshot;
 
 use crate::error::{AppError, AppResult};
 
@@ -17,62 +23,172 @@ pub const MIN_LEN: usize = 10;
 /// Longest accepted password, in characters.
 pub const MAX_LEN: usize = 128;
 
-/// Hashes and verifies passwords with bounded concurrency.
+/// Argon2 memory in KiB (m), passes (t) and lanes (p) of every new hash.
+const M_COST: u32 = 19 * 1024;
+const T_COST: u32 = 2;
+const P_COST: u32 = 1;
+
+/// Hashes and verifies passwords on a fixed set of threads.
 #[derive(Clone)]
 pub struct PasswordHasherPool {
-    permits: Arc<Semaphore>,
+    queue: SyncSender<Job>,
     dummy_hash: Arc<String>,
 }
 
-fn argon2() -> AppResult<Argon2<'static>> {
-    let params = Params::new(19 * 1024, 2, 1, None).map_err(AppError::internal)?;
-    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+/// One computation for a hashing thread, and where its answer goes.
+struct Job {
+    task: Task,
+    reply: oneshot::Sender<AppResult<Answer>>,
 }
 
-fn hash_blocking(password: &str) -> AppResult<String> {
-    let argon2 = argon2()?;
-    crate::telemetry::count_password_hash();
-    let hash = argon2
-        .hash_password(password.as_bytes())
-        .map_err(AppError::internal)?;
-    Ok(hash.to_string())
+enum Task {
+    Hash(String),
+    Verify { password: String, phc: String },
 }
 
-fn verify_blocking(password: &str, phc: &str) -> AppResult<bool> {
-    let parsed = PasswordHash::new(phc).map_err(AppError::internal)?;
-    let argon2 = argon2()?;
-    crate::telemetry::count_password_hash();
-    Ok(argon2.verify_password(password.as_bytes(), &parsed).is_ok())
+enum Answer {
+    Hashed(String),
+    Verified(bool),
 }
 
 impl PasswordHasherPool {
-    /// A pool computing at most `concurrency` hashes at once.
-    pub fn new(concurrency: usize) -> AppResult<Self> {
-        let dummy_hash = hash_blocking(&super::secrets::generate())?;
+    /// Starts `threads` hashing threads behind a queue of `queue` waiting computations, each
+    /// computation counted in `hashes`.
+    pub fn new(threads: usize, queue: usize, hashes: IntCounter) -> AppResult<Self> {
+        let (sender, receiver) = mpsc::sync_channel(queue);
+        let receiver = Arc::new(Mutex::new(receiver));
+        for index in 0..threads.max(1) {
+            let receiver = receiver.clone();
+            let hashes = hashes.clone();
+            std::thread::Builder::new()
+                .name(format!("canyu-argon2-{index}"))
+                .spawn(move || work(&receiver, &hashes))
+                .map_err(AppError::internal)?;
+        }
+        let mut memory = vec![Block::default(); params()?.block_count()];
+        let dummy_hash = hash_with(&mut memory, super::secrets::generate().as_bytes())?;
         Ok(PasswordHasherPool {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            queue: sender,
             dummy_hash: Arc::new(dummy_hash),
         })
     }
 
     /// Hashes `password` into a PHC string.
     pub async fn hash(&self, password: String) -> AppResult<String> {
-        let _permit = self.permits.acquire().await.map_err(AppError::internal)?;
-        tokio::task::spawn_blocking(move || hash_blocking(&password))
-            .await
-            .map_err(AppError::internal)?
+        match self.run(Task::Hash(password)).await? {
+            Answer::Hashed(phc) => Ok(phc),
+            Answer::Verified(_) => Err(AppError::internal("a hash answered as a verification")),
+        }
     }
 
     /// Checks `password` against `phc`; with `None` it does the same work and answers `false`.
     pub async fn verify(&self, password: String, phc: Option<String>) -> AppResult<bool> {
-        let _permit = self.permits.acquire().await.map_err(AppError::internal)?;
         let known = phc.is_some();
         let phc = phc.unwrap_or_else(|| self.dummy_hash.as_ref().clone());
-        let matches = tokio::task::spawn_blocking(move || verify_blocking(&password, &phc))
-            .await
-            .map_err(AppError::internal)??;
-        Ok(known && matches)
+        match self.run(Task::Verify { password, phc }).await? {
+            Answer::Verified(matches) => Ok(known && matches),
+            Answer::Hashed(_) => Err(AppError::internal("a verification answered as a hash")),
+        }
     }
+
+    async fn run(&self, task: Task) -> AppResult<Answer> {
+        let (reply, answer) = oneshot::channel();
+        match self.queue.try_send(Job { task, reply }) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                return Err(AppError::rate_limited(
+                    "too many password checks are waiting; try again in a moment",
+                    1,
+                ));
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                return Err(AppError::internal("the hashing threads have stopped"));
+            }
+        }
+        answer
+            .await
+            .map_err(|_| AppError::internal("a hashing thread dropped its work"))?
+    }
+}
+
+/// A hashing thread: one block of Argon2 memory, reused for every job until the pool is gone.
+fn work(jobs: &Mutex<Receiver<Job>>, hashes: &IntCounter) {
+    let Ok(params) = params() else {
+        return;
+    };
+    let mut memory = vec![Block::default(); params.block_count()];
+    loop {
+        let next = match jobs.lock() {
+            Ok(receiver) => receiver.recv(),
+            Err(poisoned) => poisoned.into_inner().recv(),
+        };
+        let Ok(job) = next else {
+            return;
+        };
+        hashes.inc();
+        let answer = match job.task {
+            Task::Hash(password) => hash_with(&mut memory, password.as_bytes()).map(Answer::Hashed),
+            Task::Verify { password, phc } => {
+                verify_with(&mut memory, password.as_bytes(), &phc).map(Answer::Verified)
+            }
+        };
+        // The caller may have gone (its request timed out); the work is done either way.
+        let _ = job.reply.send(answer);
+    }
+}
+
+fn params() -> AppResult<Params> {
+    Params::new(M_COST, T_COST, P_COST, None).map_err(AppError::internal)
+}
+
+/// A new PHC string for `password`, computed in `memory`.
+fn hash_with(memory: &mut [Block], password: &[u8]) -> AppResult<String> {
+    let params = params()?;
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    let salt = Salt::generate();
+    let mut out = [0u8; 32];
+    let blocks = memory
+        .get_mut(..params.block_count())
+        .ok_or_else(|| AppError::internal("hashing memory is too small"))?;
+    argon2
+        .hash_password_into_with_memory(password, &salt, &mut out, blocks)
+        .map_err(AppError::internal)?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(AppError::internal)?,
+        salt: Some(salt),
+        hash: Some(Output::new(&out).map_err(AppError::internal)?),
+    };
+    Ok(phc.to_string())
+}
+
+/// Whether `password` matches `phc`, computed in `memory` (a stored hash with more memory than
+/// ours gets its own, once).
+fn verify_with(memory: &mut [Block], password: &[u8], phc: &str) -> AppResult<bool> {
+    let parsed = PasswordHash::new(phc).map_err(AppError::internal)?;
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return Ok(false);
+    };
+    let params = Params::try_from(&parsed).map_err(AppError::internal)?;
+    let algorithm = Algorithm::try_from(parsed.algorithm.as_str()).map_err(AppError::internal)?;
+    let version = parsed
+        .version
+        .map(Version::try_from)
+        .transpose()
+        .map_err(AppError::internal)?
+        .unwrap_or_default();
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    let mut out = vec![0u8; expected.len()];
+    let computed = match memory.get_mut(..params.block_count()) {
+        Some(blocks) => argon2.hash_password_into_with_memory(password, salt, &mut out, blocks),
+        None => argon2.hash_password_into(password, salt, &mut out),
+    };
+    if computed.is_err() {
+        return Ok(false);
+    }
+    // `Output` compares in constant time.
+    Ok(Output::new(&out).is_ok_and(|output| output == *expected))
 }
 
 /// Checks the length rules for a new password.
@@ -85,4 +201,26 @@ pub fn validate(field: &str, password: &str) -> AppResult<()> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hash_verifies_its_password_only_and_reads_as_argon2id() {
+        let mut memory = vec![Block::default(); params().unwrap().block_count()];
+        let phc = hash_with(&mut memory, b"correct horse battery").unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert!(verify_with(&mut memory, b"correct horse battery", &phc).unwrap());
+        assert!(!verify_with(&mut memory, b"correct horse batterx", &phc).unwrap());
+        // A hash made by the crate's own hasher (as older rows were) verifies the same way.
+        use argon2::PasswordHasher;
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params().unwrap());
+        let older = argon2
+            .hash_password(b"an older password")
+            .unwrap()
+            .to_string();
+        assert!(verify_with(&mut memory, b"an older password", &older).unwrap());
+    }
 }

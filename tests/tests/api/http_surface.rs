@@ -1,7 +1,7 @@
 //! The HTTP surface: content types, body limits, batching, GET, GraphiQL, limits, production
 //! mode, health, metrics, CORS and the WebSocket endpoint.
 
-use canyu_tests::{TestApp, assert_code};
+use canyu_tests::{PASSWORD, TestApp, assert_code};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
@@ -436,4 +436,86 @@ async fn every_response_carries_a_distinct_request_id() {
         ids.push(id);
     }
     assert_ne!(ids[0], ids[1]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Password checks cost one Argon2 computation each, whether or not the handle exists.
+
+const LOG_IN_QUERY: &str = "mutation($h: String!, $p: String!) { logIn(input: { handle: $h, password: $p }) { accessToken } }";
+
+/// `canyu_password_hashes_total` as `/metrics` shows it now.
+async fn password_hashes(app: &TestApp) -> u64 {
+    let (status, text) = app.get("/metrics").await;
+    assert_eq!(status, 200, "{text}");
+    text.lines()
+        .find_map(|line| line.strip_prefix("canyu_password_hashes_total "))
+        .unwrap_or_else(|| panic!("no canyu_password_hashes_total in {text}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// The Argon2 computations of one log-in, which must fail with UNAUTHENTICATED.
+async fn hashes_of_a_refused_log_in(app: &TestApp, handle: &str, password: &str) -> u64 {
+    let before = password_hashes(app).await;
+    let body = app
+        .graphql(LOG_IN_QUERY, json!({ "h": handle, "p": password }), None)
+        .await;
+    assert_code(&body, "UNAUTHENTICATED");
+    password_hashes(app).await - before
+}
+
+#[tokio::test]
+async fn an_unknown_password_check_is_not_a_shortcut() {
+    let app = TestApp::spawn().await;
+    app.sign_up("known").await;
+    assert_eq!(
+        hashes_of_a_refused_log_in(&app, "known", "a wrong password").await,
+        1,
+        "a known handle with a wrong password"
+    );
+    assert_eq!(
+        hashes_of_a_refused_log_in(&app, "unknown_handle", PASSWORD).await,
+        1,
+        "an unknown handle costs the same"
+    );
+    assert_eq!(
+        hashes_of_a_refused_log_in(&app, "Not a handle!", PASSWORD).await,
+        1,
+        "so does a handle that could not exist"
+    );
+}
+
+#[tokio::test]
+async fn a_full_hashing_queue_answers_rate_limited_at_once() {
+    // One hashing thread and no waiting room: of eight log-ins at once, those that find the
+    // thread busy are refused instead of queueing.
+    let app = TestApp::spawn_with(&[
+        ("PASSWORD_HASH_CONCURRENCY", "1"),
+        ("PASSWORD_HASH_QUEUE", "0"),
+    ])
+    .await;
+    let attempts = (0..8).map(|i| {
+        app.graphql(
+            LOG_IN_QUERY,
+            json!({ "h": format!("nobody{i}"), "p": PASSWORD }),
+            None,
+        )
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let codes: Vec<_> = answers
+        .iter()
+        .map(|a| canyu_tests::error_code(a).map(str::to_string))
+        .collect();
+    assert!(
+        codes
+            .iter()
+            .all(|c| matches!(c.as_deref(), Some("UNAUTHENTICATED" | "RATE_LIMITED"))),
+        "{codes:?}"
+    );
+    let limited = answers
+        .iter()
+        .find(|a| canyu_tests::error_code(a) == Some("RATE_LIMITED"))
+        .unwrap_or_else(|| panic!("no log-in was refused: {codes:?}"));
+    assert_eq!(limited["errors"][0]["extensions"]["retryAfterSeconds"], 1);
 }
