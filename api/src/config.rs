@@ -66,17 +66,19 @@ pub struct Config {
     /// `WS_RECHECK_MS` — how often an open socket checks its token is still good (expiry is
     /// also watched to the second); default 5000.
     pub ws_recheck: Duration,
+    /// `RATE_LIMIT_WINDOW_SECS` — the window every rate limit below counts in; default 60.
+    pub rate_limit_window: Duration,
     /// `RATE_LIMIT_LOGIN_FAILURES` — failed log-ins per handle, and per client address, a
-    /// minute; default 10.
+    /// window; default 10.
     pub rate_login_failures: u32,
-    /// `RATE_LIMIT_SIGNUPS` — sign-ups per client address a minute; default 5.
+    /// `RATE_LIMIT_SIGNUPS` — sign-ups per client address a window; default 5.
     pub rate_signups: u32,
-    /// `RATE_LIMIT_REFRESHES` — session refreshes per client address a minute; default 30.
+    /// `RATE_LIMIT_REFRESHES` — session refreshes per client address a window; default 30.
     pub rate_refreshes: u32,
-    /// `RATE_LIMIT_MUTATIONS` — mutations per user (or partner) a minute, each aliased field
+    /// `RATE_LIMIT_MUTATIONS` — mutations per user (or partner) a window, each aliased field
     /// counted; default 120.
     pub rate_mutations: u32,
-    /// `RATE_LIMIT_TOKEN_REQUESTS` — `/oauth/token` requests per client id a minute; default 30.
+    /// `RATE_LIMIT_TOKEN_REQUESTS` — `/oauth/token` requests per client id a window; default 30.
     pub rate_token_requests: u32,
     /// `TRUSTED_PROXY_HEADER` — a header set by a proxy in front of Canyu that carries the
     /// client address (e.g. `X-Forwarded-For`; its last entry is used). Default none: the
@@ -176,6 +178,7 @@ impl Config {
             ws_max_sockets_per_user: number(&get, "WS_MAX_SOCKETS_PER_USER", 10, 1)?,
             ws_init_timeout: millis("WS_INIT_TIMEOUT_MS", 10_000)?,
             ws_recheck: millis("WS_RECHECK_MS", 5000)?,
+            rate_limit_window: secs("RATE_LIMIT_WINDOW_SECS", 60)?,
             rate_login_failures: number(&get, "RATE_LIMIT_LOGIN_FAILURES", 10, 1)?,
             rate_signups: number(&get, "RATE_LIMIT_SIGNUPS", 5, 1)?,
             rate_refreshes: number(&get, "RATE_LIMIT_REFRESHES", 30, 1)?,

@@ -11,6 +11,7 @@ pub mod exports;
 pub mod graphql;
 pub mod http;
 pub mod pagination;
+pub mod rate_limits;
 pub mod services;
 pub mod state;
 pub mod sync;

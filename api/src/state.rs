@@ -11,6 +11,7 @@ use crate::auth::tokens::TokenIssuer;
 use crate::config::Config;
 use crate::error::AppResult;
 use crate::events::Events;
+use crate::rate_limits::RateLimiter;
 use crate::telemetry::Metrics;
 
 /// Shared, cheaply clonable state of one server process.
@@ -25,6 +26,7 @@ pub struct AppState {
     pub events: Events,
     /// The database's key for signed cursors (listing and sync; see `pagination.rs`).
     pub cursor_key: Arc<str>,
+    pub rate_limits: Arc<RateLimiter>,
 }
 
 impl AppState {
@@ -77,6 +79,7 @@ impl AppState {
             metrics,
             events: Events::new(),
             cursor_key: cursor_key.into(),
+            rate_limits: Arc::new(RateLimiter::new(&config, &db)),
             db,
             config: Arc::new(config),
         })

@@ -30,6 +30,8 @@ mod m20261129_000022_create_audit_log;
 mod m20261129_000023_create_sync_counter;
 mod m20261129_000024_create_sync_client;
 mod m20261129_000025_create_sync_entity;
+mod m20261201_000026_create_rate_limit_window;
+mod m20261201_000027_create_notification_fanout;
 
 pub struct Migrator;
 
@@ -62,6 +64,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000023_create_sync_counter::Migration),
             Box::new(m20261129_000024_create_sync_client::Migration),
             Box::new(m20261129_000025_create_sync_entity::Migration),
+            Box::new(m20261201_000026_create_rate_limit_window::Migration),
+            Box::new(m20261201_000027_create_notification_fanout::Migration),
         ]
     }
 }

@@ -43,6 +43,23 @@ pub struct TestUser {
     pub refresh_token: String,
 }
 
+/// Rate limits and a hashing queue far above what one test does (every test user signs up from
+/// 127.0.0.1); the tests of the limits set their own.
+fn roomy_limits() -> Vec<(String, String)> {
+    [
+        "RATE_LIMIT_LOGIN_FAILURES",
+        "RATE_LIMIT_SIGNUPS",
+        "RATE_LIMIT_REFRESHES",
+        "RATE_LIMIT_MUTATIONS",
+        "RATE_LIMIT_TOKEN_REQUESTS",
+    ]
+    .into_iter()
+    .map(|name| (name.to_string(), "100000".to_string()))
+    // Tests sign a hundred users up at once: they queue for the hashing threads.
+    .chain([("PASSWORD_HASH_QUEUE".to_string(), "1000".to_string())])
+    .collect()
+}
+
 /// Whether this run targets Postgres (for tests that pick backend-specific SQL; tests that
 /// need Postgres are marked `#[cfg_attr(not(canyu_postgres), ignore = …)]`, see `build.rs`).
 pub fn on_postgres() -> bool {
@@ -63,6 +80,7 @@ impl TestApp {
             ("BIND_ADDR".to_string(), "127.0.0.1:0".to_string()),
             ("DATABASE_MAX_CONNECTIONS".to_string(), "5".to_string()),
         ]);
+        env.extend(roomy_limits());
         for (key, value) in overrides {
             env.insert(key.to_string(), value.to_string());
         }
@@ -80,6 +98,7 @@ impl TestApp {
             ("BIND_ADDR".to_string(), "127.0.0.1:0".to_string()),
             ("DATABASE_MAX_CONNECTIONS".to_string(), "3".to_string()),
         ]);
+        env.extend(roomy_limits());
         for (key, value) in overrides {
             env.insert(key.to_string(), value.to_string());
         }

@@ -136,13 +136,22 @@ pub async fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Background chores of a serving process, hourly: trims the listing-snapshot history and
-/// purges sync tombstones older than the horizon.
+/// Background chores of a serving process: every minute it forgets ended rate-limit windows;
+/// hourly it trims the listing-snapshot history and purges sync tombstones older than the
+/// horizon.
 fn spawn_housekeeping(state: AppState) {
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        let mut minutes = 0u64;
         loop {
             every.tick().await;
+            if let Err(err) = state.rate_limits.purge().await {
+                tracing::warn!(error = %err, "could not purge rate-limit windows");
+            }
+            minutes += 1;
+            if minutes % 60 != 1 {
+                continue;
+            }
             match crate::services::suggestions::purge_tally_history(&state.db).await {
                 Ok(removed) => tracing::debug!(removed, "trimmed listing history"),
                 Err(err) => tracing::warn!(error = %err, "could not trim listing history"),

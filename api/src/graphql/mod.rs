@@ -33,6 +33,7 @@ use uuid::Uuid;
 use crate::auth::Viewer;
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
+use crate::rate_limits::{ClientAddress, Limit};
 use crate::state::AppState;
 
 /// The executable schema.
@@ -104,11 +105,17 @@ pub fn sdl() -> String {
     .sdl()
 }
 
-/// Attaches the viewer and fresh per-request loaders to a request.
-pub fn prepare(request: Request, viewer: Viewer, state: &AppState) -> Request {
+/// Attaches the viewer, the client's address and fresh per-request loaders to a request.
+pub fn prepare(
+    request: Request,
+    viewer: Viewer,
+    address: ClientAddress,
+    state: &AppState,
+) -> Request {
     request
         .data(loaders::Loaders::new(state.db.clone(), viewer.clone()))
         .data(viewer)
+        .data(address)
 }
 
 /// The kind of operation a request would run, if its document parses.
@@ -139,6 +146,7 @@ pub async fn execute<Q, M, S>(
     schema: &Schema<Q, M, S>,
     state: &AppState,
     viewer: Viewer,
+    address: ClientAddress,
     mut request: Request,
 ) -> (Response, Option<OperationKind>)
 where
@@ -152,7 +160,12 @@ where
         Err(err) => return (refused(&err), None),
     };
     let kind = checked.as_ref().map(|c| c.kind);
-    let run = schema.execute(prepare(request, viewer, state));
+    if let Some(checked) = &checked
+        && let Err(err) = charge_mutations(state, &viewer, checked).await
+    {
+        return (refused(&err), kind);
+    }
+    let run = schema.execute(prepare(request, viewer, address, state));
     let response = match tokio::time::timeout(
         state.config.request_timeout,
         AssertUnwindSafe(run).catch_unwind(),
@@ -174,6 +187,29 @@ where
         ))),
     };
     (with_codes(response), kind)
+}
+
+/// Counts a mutation document's root fields (aliases one by one) against its signed-in
+/// caller's budget; anonymous callers can only sign in, and those mutations have limits of
+/// their own.
+async fn charge_mutations(
+    state: &AppState,
+    viewer: &Viewer,
+    checked: &limits::Checked,
+) -> AppResult<()> {
+    if checked.kind != OperationKind::Mutation {
+        return Ok(());
+    }
+    let actor = match viewer {
+        Viewer::User(user) => format!("user:{}", user.id),
+        Viewer::Partner(partner) => format!("partner:{}", partner.id),
+        Viewer::Anonymous => return Ok(()),
+    };
+    let fields = u32::try_from(checked.root_fields.len()).unwrap_or(u32::MAX);
+    state
+        .rate_limits
+        .charge(Limit::MutationsByActor, &actor, fields)
+        .await
 }
 
 /// A response carrying only `err`.
@@ -244,6 +280,12 @@ pub(crate) fn parts<'a>(ctx: &Context<'a>) -> async_graphql::Result<(&'a AppStat
         .data::<Viewer>()
         .map_err(|_| AppError::internal("request prepared without viewer").extend())?;
     Ok((state, viewer))
+}
+
+/// The address the request came from (for per-address rate limits).
+pub(crate) fn client_address<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a ClientAddress> {
+    ctx.data::<ClientAddress>()
+        .map_err(|_| AppError::internal("request prepared without a client address").extend())
 }
 
 /// A subscription's stream: after each `event` (or a lag, which may have hidden one), the
@@ -324,8 +366,15 @@ mod tests {
         let config = Config::from_lookup(|_| None).unwrap();
         let state = AppState::from_parts(db, config, "key".into()).unwrap();
         let schema = Schema::new(Panicking, EmptyMutation, EmptySubscription);
-        let (response, kind) =
-            execute(&schema, &state, Viewer::Anonymous, Request::new("{ boom }")).await;
+        let address = ClientAddress("127.0.0.1".into());
+        let (response, kind) = execute(
+            &schema,
+            &state,
+            Viewer::Anonymous,
+            address,
+            Request::new("{ boom }"),
+        )
+        .await;
         assert_eq!(kind, Some(OperationKind::Query));
         let codes: Vec<_> = response
             .errors

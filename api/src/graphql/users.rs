@@ -9,7 +9,7 @@ use entity::user;
 
 use super::connection::from_page;
 use super::suggestions::Suggestion;
-use super::{parse_id, parts};
+use super::{client_address, parse_id, parts};
 use crate::auth;
 use crate::pagination::PageRequest;
 use crate::services::sessions::{self, Session};
@@ -159,12 +159,16 @@ impl UsersMutation {
         input: SignUpInput,
     ) -> async_graphql::Result<AuthPayload> {
         let (state, _) = parts(ctx)?;
+        let address = client_address(ctx)?;
         let new_user = NewUser {
             handle: input.handle,
             password: input.password,
             display_name: input.display_name,
         };
-        Ok(users::sign_up(state, new_user).await.extend()?.into())
+        Ok(users::sign_up(state, new_user, address)
+            .await
+            .extend()?
+            .into())
     }
 
     /// Signs in with a handle and password.
@@ -174,7 +178,8 @@ impl UsersMutation {
         input: LogInInput,
     ) -> async_graphql::Result<AuthPayload> {
         let (state, _) = parts(ctx)?;
-        Ok(users::log_in(state, &input.handle, input.password)
+        let address = client_address(ctx)?;
+        Ok(users::log_in(state, &input.handle, input.password, address)
             .await
             .extend()?
             .into())
@@ -187,7 +192,8 @@ impl UsersMutation {
         refresh_token: String,
     ) -> async_graphql::Result<AuthPayload> {
         let (state, _) = parts(ctx)?;
-        Ok(sessions::refresh(state, &refresh_token)
+        let address = client_address(ctx)?;
+        Ok(sessions::refresh(state, &refresh_token, address)
             .await
             .extend()?
             .into())

@@ -16,9 +16,10 @@ use async_graphql_actix_web::GraphQLSubscription;
 use futures_util::StreamExt;
 use serde::Deserialize;
 
-use super::{app_error_response, bearer_token, graphql_error, viewer_of};
+use super::{app_error_response, bearer_token, client_of, graphql_error, viewer_of};
 use crate::auth::Viewer;
 use crate::graphql::{self, AppSchema, OperationKind};
+use crate::rate_limits::ClientAddress;
 use crate::services::users;
 use crate::state::AppState;
 
@@ -121,7 +122,7 @@ pub(super) async fn graphql_post(
         Ok(viewer) => viewer,
         Err(err) => return app_error_response(&err),
     };
-    execute(&state, &schema, viewer, request).await
+    execute(&state, &schema, viewer, client_of(&req, &state), request).await
 }
 
 pub(super) async fn graphql_get(
@@ -173,7 +174,7 @@ pub(super) async fn graphql_get(
         Ok(viewer) => viewer,
         Err(err) => return app_error_response(&err),
     };
-    execute(&state, &schema, viewer, request).await
+    execute(&state, &schema, viewer, client_of(&req, &state), request).await
 }
 
 /// The parameters of a GraphQL GET request (GraphQL over HTTP: `operationName`, JSON `variables`).
@@ -203,10 +204,11 @@ async fn execute(
     state: &AppState,
     schema: &AppSchema,
     viewer: Viewer,
+    address: ClientAddress,
     request: async_graphql::Request,
 ) -> HttpResponse {
     let started = Instant::now();
-    let (response, kind) = graphql::execute(schema, state, viewer, request).await;
+    let (response, kind) = graphql::execute(schema, state, viewer, address, request).await;
     state.metrics.observe_request(
         OperationKind::label(kind),
         response.errors.is_empty(),

@@ -28,6 +28,7 @@ use serde_json::json;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::graphql::AppSchema;
+use crate::rate_limits::{self, ClientAddress};
 use crate::services::users;
 use crate::state::AppState;
 
@@ -170,6 +171,18 @@ pub(super) fn app_error_response(err: &AppError) -> HttpResponse {
         );
     }
     response
+}
+
+/// Where `req` came from: the socket's peer, unless `TRUSTED_PROXY_HEADER` names a header the
+/// proxy in front sets.
+pub(super) fn client_of(req: &HttpRequest, state: &AppState) -> ClientAddress {
+    let forwarded = state
+        .config
+        .trusted_proxy_header
+        .as_deref()
+        .and_then(|name| req.headers().get(name))
+        .and_then(|value| value.to_str().ok());
+    rate_limits::client_address(req.peer_addr(), forwarded)
 }
 
 /// No header: anonymous. A valid bearer token: its viewer. Anything else: UNAUTHENTICATED.

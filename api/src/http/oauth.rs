@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::app_error_response;
+use crate::rate_limits::Limit;
 use crate::services::partners;
 use crate::state::AppState;
 
@@ -79,6 +80,32 @@ pub(super) async fn oauth_token(
             "client authentication is required",
         );
     };
+    // Counted per client id before the secret is checked, so guessing a secret is limited too.
+    let charged = state
+        .rate_limits
+        .charge(Limit::TokenRequestsByClient, &client_id, 1)
+        .await;
+    if let Err(err) = charged {
+        if err.retry_after_secs().is_none() {
+            return oauth_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "try again later",
+            );
+        }
+        let mut response = oauth_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            &err.to_string(),
+        );
+        if let Some(value) = err
+            .retry_after_secs()
+            .and_then(|secs| header::HeaderValue::from_str(&secs.to_string()).ok())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return response;
+    }
     match partners::grant_client_credentials(
         &state,
         &client_id,

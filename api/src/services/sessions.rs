@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::auth::secrets;
 use crate::error::{AppError, AppResult};
+use crate::rate_limits::{ClientAddress, Limit};
 use crate::state::AppState;
 
 /// What signing in (or refreshing) gives the client.
@@ -40,9 +41,18 @@ pub async fn start(
     })
 }
 
-/// Exchanges a refresh token for a new session in the same family.
-pub async fn refresh(state: &AppState, presented: &str) -> AppResult<Session> {
+/// Exchanges a refresh token for a new session in the same family (refreshes per address are
+/// limited).
+pub async fn refresh(
+    state: &AppState,
+    presented: &str,
+    address: &ClientAddress,
+) -> AppResult<Session> {
     let invalid = || AppError::Unauthenticated("invalid or expired refresh token".into());
+    state
+        .rate_limits
+        .charge(Limit::RefreshesByAddress, &address.0, 1)
+        .await?;
     let txn = crate::db::begin_write(&state.db).await?;
     let row = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(secrets::digest(presented)))

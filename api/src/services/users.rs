@@ -12,6 +12,7 @@ use crate::auth::passwords;
 use crate::auth::tokens::Subject;
 use crate::auth::{PartnerViewer, UserViewer, Viewer};
 use crate::error::{AppError, AppResult};
+use crate::rate_limits::{ClientAddress, Limit};
 use crate::state::AppState;
 
 /// What `signUp` asks for.
@@ -52,11 +53,19 @@ pub fn normalize_display_name(name: &str) -> AppResult<String> {
     Ok(name)
 }
 
-/// Creates a MEMBER account and signs it in.
-pub async fn sign_up(state: &AppState, input: NewUser) -> AppResult<Session> {
+/// Creates a MEMBER account and signs it in (sign-ups per address are limited).
+pub async fn sign_up(
+    state: &AppState,
+    input: NewUser,
+    address: &ClientAddress,
+) -> AppResult<Session> {
     let handle = normalize_handle(&input.handle)?;
     let display_name = normalize_display_name(&input.display_name)?;
     passwords::validate("password", &input.password)?;
+    state
+        .rate_limits
+        .charge(Limit::SignUpsByAddress, &address.0, 1)
+        .await?;
     let password_hash = state.passwords.hash(input.password).await?;
 
     let txn = crate::db::begin_write(&state.db).await?;
@@ -67,8 +76,19 @@ pub async fn sign_up(state: &AppState, input: NewUser) -> AppResult<Session> {
 }
 
 /// Checks a handle and password and signs the user in. Unknown handles and wrong passwords
-/// take the same time and get the same UNAUTHENTICATED error.
-pub async fn log_in(state: &AppState, handle: &str, password: String) -> AppResult<Session> {
+/// take the same time and get the same UNAUTHENTICATED error. Attempts are counted per handle
+/// and per address before any hashing, and a successful one is given back, so only failures
+/// use up the limit.
+pub async fn log_in(
+    state: &AppState,
+    handle: &str,
+    password: String,
+    address: &ClientAddress,
+) -> AppResult<Session> {
+    let key = handle.trim().to_lowercase();
+    let limits = &state.rate_limits;
+    limits.charge(Limit::LogInsByAddress, &address.0, 1).await?;
+    limits.charge(Limit::LogInsByHandle, &key, 1).await?;
     let found = match normalize_handle(handle) {
         Ok(handle) => find_by_handle(&state.db, &handle).await?,
         Err(_) => None,
@@ -78,6 +98,8 @@ pub async fn log_in(state: &AppState, handle: &str, password: String) -> AppResu
         return Err(AppError::Unauthenticated(INVALID_CREDENTIALS.into()));
     }
     let user = found.ok_or_else(|| AppError::Unauthenticated(INVALID_CREDENTIALS.into()))?;
+    limits.refund(Limit::LogInsByAddress, &address.0, 1).await?;
+    limits.refund(Limit::LogInsByHandle, &key, 1).await?;
     if user.banned_at.is_some() {
         return Err(AppError::Forbidden("this account is suspended".into()));
     }
@@ -98,6 +120,11 @@ pub async fn change_password(
     let me = viewer.require_user()?;
     passwords::validate("newPassword", &new_password)?;
     let user = require(&state.db, me.id).await?;
+    // A wrong current password is a password guess: it counts like a failed log-in.
+    let limits = &state.rate_limits;
+    limits
+        .charge(Limit::LogInsByHandle, &user.handle, 1)
+        .await?;
     if !state
         .passwords
         .verify(current_password, Some(user.password_hash.clone()))
@@ -108,6 +135,9 @@ pub async fn change_password(
             "current password is wrong",
         ));
     }
+    limits
+        .refund(Limit::LogInsByHandle, &user.handle, 1)
+        .await?;
     let password_hash = state.passwords.hash(new_password).await?;
     let txn = crate::db::begin_write(&state.db).await?;
     let user = bump_token_version(&txn, user, |active| {

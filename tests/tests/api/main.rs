@@ -12,6 +12,7 @@ mod identity;
 mod notifications;
 mod partners;
 mod pricing_polls;
+mod rate_limits;
 mod readme;
 mod revenue_invariants;
 mod revenue_shares;
