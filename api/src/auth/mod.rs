@@ -99,6 +99,21 @@ impl Viewer {
         matches!(self, Viewer::User(user) if rank(user.role) >= rank(Role::Staff))
     }
 
+    /// Whether this viewer may do everything `other` may: the same account with at least its
+    /// role, or the same partner with at least its scopes.
+    pub fn has_every_right_of(&self, other: &Viewer) -> bool {
+        match (self, other) {
+            (_, Viewer::Anonymous) => true,
+            (Viewer::User(me), Viewer::User(them)) => {
+                me.id == them.id && rank(me.role) >= rank(them.role)
+            }
+            (Viewer::Partner(me), Viewer::Partner(them)) => {
+                me.id == them.id && them.scopes.iter().all(|s| me.scopes.contains(s))
+            }
+            _ => false,
+        }
+    }
+
     /// The partner calling, or FORBIDDEN for a user token.
     pub fn require_partner(&self) -> AppResult<&PartnerViewer> {
         match self {

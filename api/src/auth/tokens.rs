@@ -38,13 +38,31 @@ pub struct Claims {
     /// Partners: granted scopes, space-separated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Users: the session (refresh-token family) the token was issued for; open sockets end
+    /// with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+/// The claims that differ between user and partner tokens.
+struct Extra {
+    ver: Option<i32>,
+    scope: Option<String>,
+    sid: Option<String>,
 }
 
 /// Who a verified token speaks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject {
-    User { id: Uuid, token_version: i32 },
-    Partner { id: Uuid, scopes: Vec<String> },
+    User {
+        id: Uuid,
+        token_version: i32,
+        session: Option<Uuid>,
+    },
+    Partner {
+        id: Uuid,
+        scopes: Vec<String>,
+    },
 }
 
 /// Issues and verifies access tokens.
@@ -68,22 +86,21 @@ impl TokenIssuer {
         self.partner_ttl.as_secs()
     }
 
-    /// A token for user `id` at `token_version`.
+    /// A token for user `id` at `token_version`, in `session` (its refresh-token family).
     pub async fn issue_user(
         &self,
         keys: &KeyStore,
         id: Uuid,
         token_version: i32,
+        session: Uuid,
     ) -> AppResult<String> {
-        self.issue(
-            keys,
-            USER_AUDIENCE,
-            id,
-            self.user_ttl,
-            Some(token_version),
-            None,
-        )
-        .await
+        let claims = Extra {
+            ver: Some(token_version),
+            scope: None,
+            sid: Some(session.to_string()),
+        };
+        self.issue(keys, USER_AUDIENCE, id, self.user_ttl, claims)
+            .await
     }
 
     /// A token for partner `id` carrying `scopes`.
@@ -93,15 +110,13 @@ impl TokenIssuer {
         id: Uuid,
         scopes: &[String],
     ) -> AppResult<String> {
-        self.issue(
-            keys,
-            PARTNER_AUDIENCE,
-            id,
-            self.partner_ttl,
-            None,
-            Some(scopes.join(" ")),
-        )
-        .await
+        let claims = Extra {
+            ver: None,
+            scope: Some(scopes.join(" ")),
+            sid: None,
+        };
+        self.issue(keys, PARTNER_AUDIENCE, id, self.partner_ttl, claims)
+            .await
     }
 
     async fn issue(
@@ -110,8 +125,7 @@ impl TokenIssuer {
         audience: &str,
         subject: Uuid,
         ttl: Duration,
-        ver: Option<i32>,
-        scope: Option<String>,
+        extra: Extra,
     ) -> AppResult<String> {
         let (kid, key) = keys.signer().await?;
         let now = Utc::now().timestamp();
@@ -122,8 +136,9 @@ impl TokenIssuer {
             iat: now,
             exp: now + i64::try_from(ttl.as_secs()).map_err(AppError::internal)?,
             jti: Uuid::now_v7().to_string(),
-            ver,
-            scope,
+            ver: extra.ver,
+            scope: extra.scope,
+            sid: extra.sid,
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(kid);
@@ -149,8 +164,18 @@ impl TokenIssuer {
             jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|_| invalid())?;
         let claims = data.claims;
         let id = Uuid::parse_str(&claims.sub).map_err(|_| invalid())?;
+        let session = claims
+            .sid
+            .as_deref()
+            .map(Uuid::parse_str)
+            .transpose()
+            .map_err(|_| invalid())?;
         match (claims.aud.as_str(), claims.ver, claims.scope) {
-            (USER_AUDIENCE, Some(token_version), None) => Ok(Subject::User { id, token_version }),
+            (USER_AUDIENCE, Some(token_version), None) => Ok(Subject::User {
+                id,
+                token_version,
+                session,
+            }),
             (PARTNER_AUDIENCE, None, Some(scope)) => Ok(Subject::Partner {
                 id,
                 scopes: scope.split_whitespace().map(str::to_string).collect(),

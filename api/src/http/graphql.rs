@@ -1,8 +1,7 @@
-//! GraphQL over HTTP and over websockets: `POST /graphql` takes JSON only (415 otherwise), at
-//! most [`MAX_BODY_BYTES`] (413, checked before parsing), one operation per request (400 for
+//! GraphQL over HTTP: `POST /graphql` takes JSON only (415 otherwise), at most
+//! [`MAX_BODY_BYTES`] (413, checked before parsing), one operation per request (400 for
 //! arrays). `GET /graphql` serves GraphiQL in development and runs queries — never mutations
-//! (405). `/graphql/ws` speaks `graphql-transport-ws` with the access token in
-//! `connection_init`.
+//! (405). Subscriptions are [`super::ws`].
 
 use std::time::Instant;
 
@@ -10,17 +9,14 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::web::{self, Bytes, BytesMut};
 use actix_web::{HttpRequest, HttpResponse};
-use async_graphql::Data;
 use async_graphql::http::GraphiQLSource;
-use async_graphql_actix_web::GraphQLSubscription;
 use futures_util::StreamExt;
 use serde::Deserialize;
 
-use super::{app_error_response, bearer_token, client_of, graphql_error, viewer_of};
+use super::{app_error_response, client_of, graphql_error, viewer_of};
 use crate::auth::Viewer;
 use crate::graphql::{self, AppSchema, OperationKind};
 use crate::rate_limits::ClientAddress;
-use crate::services::users;
 use crate::state::AppState;
 
 /// Largest accepted GraphQL request body.
@@ -215,34 +211,4 @@ async fn execute(
         started.elapsed(),
     );
     HttpResponse::Ok().json(response)
-}
-
-pub(super) async fn graphql_ws(
-    req: HttpRequest,
-    payload: web::Payload,
-    state: web::Data<AppState>,
-    schema: web::Data<AppSchema>,
-) -> actix_web::Result<HttpResponse> {
-    let state = state.get_ref().clone();
-    GraphQLSubscription::new(schema.get_ref().clone())
-        .on_connection_init(move |init| async move {
-            let token = ["authorization", "Authorization", "accessToken"]
-                .iter()
-                .find_map(|key| init.get(*key).and_then(|v| v.as_str()))
-                .map(|value| bearer_token(value).unwrap_or(value).to_string());
-            let viewer = match token {
-                None => Viewer::Anonymous,
-                Some(token) => users::authenticate(&state, &token)
-                    .await
-                    .map_err(|e| async_graphql::Error::new(e.to_string()))?,
-            };
-            let mut data = Data::default();
-            data.insert(graphql::loaders::Loaders::new(
-                state.db.clone(),
-                viewer.clone(),
-            ));
-            data.insert(viewer);
-            Ok(data)
-        })
-        .start(&req, payload)
 }

@@ -12,6 +12,7 @@ mod exports;
 mod graphql;
 mod oauth;
 mod ops;
+mod ws;
 
 pub use graphql::MAX_BODY_BYTES;
 
@@ -90,12 +91,14 @@ where
 fn serve(listener: TcpListener, state: AppState, schema: AppSchema) -> std::io::Result<Server> {
     let state = web::Data::new(state);
     let schema = web::Data::new(schema);
+    let sockets = web::Data::new(std::sync::Arc::new(ws::SocketCounts::default()));
     let server = HttpServer::new(move || {
         App::new()
             .wrap(cors(&state.config.cors_allowed_origins))
             .wrap_fn(echo_request_id)
             .wrap(tracing_actix_web::TracingLogger::default())
             .app_data(state.clone())
+            .app_data(sockets.clone())
             .app_data(schema.clone())
             .app_data(
                 web::FormConfig::default()
@@ -114,7 +117,7 @@ fn serve(listener: TcpListener, state: AppState, schema: AppSchema) -> std::io::
             )
             .route("/graphql", web::post().to(graphql::graphql_post))
             .route("/graphql", web::get().to(graphql::graphql_get))
-            .route("/graphql/ws", web::get().to(graphql::graphql_ws))
+            .route("/graphql/ws", web::get().to(ws::graphql_ws))
             .route("/oauth/token", web::post().to(oauth::oauth_token))
             .route("/.well-known/jwks.json", web::get().to(oauth::jwks))
             .route("/healthz", web::get().to(ops::healthz))

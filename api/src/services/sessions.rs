@@ -29,10 +29,11 @@ pub async fn start(
     txn: &impl ConnectionTrait,
     user: &user::Model,
 ) -> AppResult<Session> {
-    let refresh_token = insert_token(state, txn, user.id, Uuid::now_v7()).await?;
+    let family = Uuid::now_v7();
+    let refresh_token = insert_token(state, txn, user.id, family).await?;
     let access_token = state
         .tokens
-        .issue_user(&state.keys, user.id, user.token_version)
+        .issue_user(&state.keys, user.id, user.token_version, family)
         .await?;
     Ok(Session {
         access_token,
@@ -87,7 +88,7 @@ pub async fn refresh(
     txn.commit().await?;
     let access_token = state
         .tokens
-        .issue_user(&state.keys, user.id, user.token_version)
+        .issue_user(&state.keys, user.id, user.token_version, row.family_id)
         .await?;
     Ok(Session {
         access_token,
@@ -104,11 +105,29 @@ pub async fn log_out(state: &AppState, presented: &str) -> AppResult<()> {
         .filter(refresh_token::Column::TokenHash.eq(secrets::digest(presented)))
         .one(&txn)
         .await?;
-    if let Some(row) = row {
+    if let Some(row) = &row {
         revoke_family(&txn, row.family_id).await?;
     }
     txn.commit().await?;
+    if let Some(row) = row {
+        // Open sockets of this session end now rather than at their next check.
+        state
+            .events
+            .sync_poke(&state.db, crate::sync::Scope::User(row.user_id))
+            .await;
+    }
     Ok(())
+}
+
+/// Whether the session (refresh-token family) `family_id` still has a token that is not
+/// revoked: false once it was logged out, or revoked as a whole.
+pub async fn is_live(db: &impl ConnectionTrait, family_id: Uuid) -> AppResult<bool> {
+    Ok(refresh_token::Entity::find()
+        .filter(refresh_token::Column::FamilyId.eq(family_id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .one(db)
+        .await?
+        .is_some())
 }
 
 /// Revokes every refresh token of `user_id`.

@@ -147,7 +147,17 @@ pub async fn change_password(
     sessions::revoke_all(&txn, user.id).await?;
     let session = sessions::start(state, &txn, &user).await?;
     txn.commit().await?;
+    account_changed(state, user.id).await;
     Ok(session)
+}
+
+/// Tells the account's open sockets (and sync devices) that it changed, so they check their
+/// token at once instead of at their next periodic check.
+async fn account_changed(state: &AppState, user_id: Uuid) {
+    state
+        .events
+        .sync_poke(&state.db, crate::sync::Scope::User(user_id))
+        .await;
 }
 
 /// Sets a user's global role (ADMIN only; an admin cannot demote themself).
@@ -171,11 +181,9 @@ pub async fn set_role(
     active.updated_at = Set(Utc::now());
     let user = active.update(&txn).await?;
     txn.commit().await?;
-    // The role decides `admin:` sync scopes: the user's devices should pull now.
-    state
-        .events
-        .sync_poke(&state.db, crate::sync::Scope::User(user.id))
-        .await;
+    // The role decides `admin:` sync scopes: the user's devices should pull now, and open
+    // sockets of a demoted account close.
+    account_changed(state, user.id).await;
     Ok(user)
 }
 
@@ -210,6 +218,7 @@ pub async fn set_banned(
         active.update(&txn).await?
     };
     txn.commit().await?;
+    account_changed(state, user.id).await;
     Ok(user)
 }
 
@@ -243,7 +252,9 @@ pub async fn create_admin(
 pub async fn resolve_viewer(state: &AppState, subject: Subject) -> AppResult<Viewer> {
     let ended = || AppError::Unauthenticated("access token is no longer valid".into());
     match subject {
-        Subject::User { id, token_version } => {
+        Subject::User {
+            id, token_version, ..
+        } => {
             let user = find(&state.db, id).await?.ok_or_else(ended)?;
             if user.token_version != token_version || user.banned_at.is_some() {
                 return Err(ended());
@@ -345,5 +356,22 @@ async fn bump_token_version(
 /// Verifies an access token and resolves its viewer; every failure is UNAUTHENTICATED.
 pub async fn authenticate(state: &AppState, token: &str) -> AppResult<Viewer> {
     let subject = state.tokens.verify(&state.keys, token).await?;
+    resolve_viewer(state, subject).await
+}
+
+/// Like [`authenticate`], and also UNAUTHENTICATED once the token's session has been logged
+/// out: for connections that outlive a request (websockets), which must end with their session.
+pub async fn authenticate_session(state: &AppState, token: &str) -> AppResult<Viewer> {
+    let subject = state.tokens.verify(&state.keys, token).await?;
+    if let Subject::User {
+        session: Some(family),
+        ..
+    } = &subject
+        && !sessions::is_live(&state.db, *family).await?
+    {
+        return Err(AppError::Unauthenticated(
+            "this session has been logged out".into(),
+        ));
+    }
     resolve_viewer(state, subject).await
 }

@@ -399,9 +399,9 @@ async fn websocket_closes_on_a_bad_token() {
         .await
         .unwrap();
     match reply {
-        // async-graphql closes a refused `connection_init` with 1002 and the reason.
+        // graphql-transport-ws: a refused `connection_init` closes with 4403 (Forbidden).
         Some(Ok(Message::Close(Some(frame)))) => {
-            assert_eq!(u16::from(frame.code), 1002);
+            assert_eq!(u16::from(frame.code), 4403);
             assert!(frame.reason.contains("access token"), "{}", frame.reason);
         }
         other => panic!("expected the socket to close, got {other:?}"),

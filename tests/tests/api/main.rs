@@ -26,3 +26,4 @@ mod sync_index;
 mod sync_properties;
 mod tokens;
 mod votes;
+mod websockets;
