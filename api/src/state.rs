@@ -27,11 +27,14 @@ pub struct AppState {
     /// The database's key for signed cursors (listing and sync; see `pagination.rs`).
     pub cursor_key: Arc<str>,
     pub rate_limits: Arc<RateLimiter>,
+    /// Wakes the notification fan-out task (see `services::notifications`).
+    pub fan_out: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
     /// Connects to the database, migrates it, makes sure the sync counter (with the cursor key)
-    /// and a signing key exist, and that data from before sync is in the change index.
+    /// and a signing key exist, and that data from before sync is in the change index; starts
+    /// the background tasks every server runs (event listener, notification fan-out).
     pub async fn init(config: Config) -> AppResult<Self> {
         // Migrations run on a connection of their own, free of the statement time limit.
         let migrator = crate::db::connect(&config.database_url, 1, None).await?;
@@ -51,6 +54,7 @@ impl AppState {
             .events
             .listen(&state.db, &state.config.database_url)
             .await?;
+        crate::services::notifications::spawn_fan_out(state.clone());
         Ok(state)
     }
 
@@ -80,6 +84,7 @@ impl AppState {
             events: Events::new(),
             cursor_key: cursor_key.into(),
             rate_limits: Arc::new(RateLimiter::new(&config, &db)),
+            fan_out: Arc::new(tokio::sync::Notify::new()),
             db,
             config: Arc::new(config),
         })

@@ -1,10 +1,21 @@
 //! Notifications — the "thanks" step of the loop: written in the same transaction as what
 //! caused them, listed newest first, marked read by their owner.
+//!
+//! A notification to every voter of a suggestion (it shipped) may reach tens of thousands of
+//! users, so it is not written in the transaction that caused it: that transaction records a
+//! fan-out job ([`fan_out_to_voters`]), and a background task ([`spawn_fan_out`]) writes the
+//! notifications in chunks of [`FAN_OUT_CHUNK`], each chunk in a transaction of its own with
+//! the job's progress, so every voter is told exactly once even across restarts and replicas.
+
+use std::time::Duration;
 
 use chrono::Utc;
 use entity::notification::{self, Kind};
+use entity::{notification_fanout, vote};
+use sea_orm::sea_query::{LockBehavior, LockType};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -13,29 +24,132 @@ use crate::error::{AppError, AppResult};
 use crate::pagination::{Page, PageRequest, TimeOrder, after_time_key, time_key};
 use crate::state::AppState;
 
-/// Writes one notification of `kind` about `suggestion_id` to each of `users`.
+/// Voters told per transaction of a fan-out (also bounds the statement's parameters).
+pub const FAN_OUT_CHUNK: usize = 1000;
+/// How often a server looks for fan-out work it was not woken for (another replica's, or
+/// work left by a restart).
+const FAN_OUT_POLL: Duration = Duration::from_secs(5);
+
+/// Writes one notification of `kind` about `suggestion_id` to each of `users` (a few: the
+/// author, say; every voter goes through [`fan_out_to_voters`]).
 pub async fn notify(
     db: &impl ConnectionTrait,
     users: &[Uuid],
     kind: Kind,
     suggestion_id: Uuid,
 ) -> AppResult<()> {
-    if users.is_empty() {
-        return Ok(());
-    }
     let now = Utc::now();
-    let rows = users.iter().map(|user_id| notification::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(*user_id),
-        kind: Set(kind),
-        suggestion_id: Set(suggestion_id),
-        created_at: Set(now),
-        read_at: Set(None),
-    });
-    notification::Entity::insert_many(rows)
-        .exec_without_returning(db)
-        .await?;
+    for chunk in users.chunks(FAN_OUT_CHUNK) {
+        let rows = chunk.iter().map(|user_id| notification::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            user_id: Set(*user_id),
+            kind: Set(kind),
+            suggestion_id: Set(suggestion_id),
+            created_at: Set(now),
+            read_at: Set(None),
+        });
+        notification::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await?;
+    }
     Ok(())
+}
+
+/// Records, in the caller's transaction, that every voter of `suggestion_id` but `skip` is to
+/// get a notification of `kind`; the fan-out task writes them after the commit. Wake it with
+/// [`wake_fan_out`].
+pub async fn fan_out_to_voters(
+    db: &impl ConnectionTrait,
+    suggestion_id: Uuid,
+    kind: Kind,
+    skip: Uuid,
+) -> AppResult<()> {
+    notification_fanout::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        suggestion_id: Set(suggestion_id),
+        kind: Set(kind),
+        after_user_id: Set(None),
+        skip_user_id: Set(Some(skip)),
+        created_at: Set(Utc::now()),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Tells this server's fan-out task there is work (after the commit that recorded it).
+pub fn wake_fan_out(state: &AppState) {
+    state.fan_out.notify_one();
+}
+
+/// Starts the task that works off fan-out jobs: woken after a commit that recorded one, and
+/// every few seconds anyway. A failing run is logged and tried again.
+pub fn spawn_fan_out(state: AppState) {
+    tokio::spawn(async move {
+        loop {
+            loop {
+                match fan_out_chunk(&state).await {
+                    Ok(true) => continue,
+                    Ok(false) => break,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "notification fan-out failed; retrying");
+                        break;
+                    }
+                }
+            }
+            tokio::select! {
+                () = state.fan_out.notified() => {}
+                () = tokio::time::sleep(FAN_OUT_POLL) => {}
+            }
+        }
+    });
+}
+
+/// Writes the next chunk of the oldest fan-out job, in one transaction with its progress;
+/// returns whether there may be more to do. Replicas skip a job another one holds.
+async fn fan_out_chunk(state: &AppState) -> AppResult<bool> {
+    let txn = crate::db::begin_write(&state.db).await?;
+    let Some(job) = notification_fanout::Entity::find()
+        .order_by_asc(notification_fanout::Column::CreatedAt)
+        .order_by_asc(notification_fanout::Column::Id)
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .one(&txn)
+        .await?
+    else {
+        txn.commit().await?;
+        return Ok(false);
+    };
+    let mut voters = vote::Entity::find()
+        .select_only()
+        .column(vote::Column::UserId)
+        .filter(vote::Column::SuggestionId.eq(job.suggestion_id))
+        .filter(vote::Column::Value.ne(vote::Value::None))
+        .order_by_asc(vote::Column::UserId)
+        .limit(FAN_OUT_CHUNK as u64);
+    if let Some(after) = job.after_user_id {
+        voters = voters.filter(vote::Column::UserId.gt(after));
+    }
+    let voters: Vec<Uuid> = voters.into_tuple().all(&txn).await?;
+    let told: Vec<Uuid> = voters
+        .iter()
+        .copied()
+        .filter(|user| Some(*user) != job.skip_user_id)
+        .collect();
+    notify(&txn, &told, job.kind, job.suggestion_id).await?;
+    match voters.last() {
+        Some(last) if voters.len() == FAN_OUT_CHUNK => {
+            let mut active: notification_fanout::ActiveModel = job.into();
+            active.after_user_id = Set(Some(*last));
+            active.update(&txn).await?;
+        }
+        _ => {
+            notification_fanout::Entity::delete_by_id(job.id)
+                .exec(&txn)
+                .await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(true)
 }
 
 /// The caller's notifications, newest first.

@@ -42,6 +42,7 @@ pub async fn set_status(
     let mut sync = SyncWriter::new();
     sync.suggestion(&updated);
     sync.commit(txn, state).await?;
+    notifications::wake_fan_out(state);
     state.events.suggestion_updated(&state.db, updated.id).await;
     Ok(updated)
 }
@@ -95,6 +96,7 @@ pub async fn respond(
     sync.suggestion(&updated);
     sync.comment(&response, updated.community_id);
     sync.commit(txn, state).await?;
+    notifications::wake_fan_out(state);
     state.events.suggestion_updated(&state.db, updated.id).await;
     Ok(updated)
 }
@@ -195,7 +197,8 @@ pub async fn mark_duplicate(
 }
 
 /// Moves a locked suggestion to `status` as the workflow allows, with its timeline event and
-/// notifications (also used by adoption, which plans an idea).
+/// notifications (also used by adoption, which plans an idea). The caller wakes the fan-out
+/// after committing (`notifications::wake_fan_out`).
 pub async fn change_status(
     txn: &DatabaseTransaction,
     found: suggestion::Model,
@@ -231,16 +234,8 @@ pub async fn change_status(
     record_event(txn, id, Some(actor), Some(from), status, note).await?;
     notifications::notify(txn, &[author_id], NotificationKind::StatusChanged, id).await?;
     if status == Status::Shipped {
-        let voters: Vec<Uuid> = vote::Entity::find()
-            .filter(vote::Column::SuggestionId.eq(id))
-            .filter(vote::Column::Value.ne(vote::Value::None))
-            .filter(vote::Column::UserId.ne(author_id))
-            .all(txn)
-            .await?
-            .into_iter()
-            .map(|v| v.user_id)
-            .collect();
-        notifications::notify(txn, &voters, NotificationKind::Shipped, id).await?;
+        // Every voter is told, after the commit and in chunks: see `notifications`.
+        notifications::fan_out_to_voters(txn, id, NotificationKind::Shipped, author_id).await?;
     }
     Ok(updated)
 }

@@ -42,6 +42,17 @@ async fn kinds(app: &TestApp, user: &TestUser) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Waits until no fan-out job is left (every voter has been told).
+pub async fn wait_for_fan_out(app: &TestApp) {
+    for _ in 0..1200 {
+        if app.count("notification_fanout").await == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the notification fan-out did not finish");
+}
+
 /// Moves every notification so far back to 2000, so the next one is the newest by its time
 /// and not by the clock's grain.
 async fn backdate_notifications(app: &TestApp) {
@@ -105,6 +116,8 @@ async fn shipping_notifies_every_voter_but_the_author() {
 
     set_status(&app, &staffer, &id, "SHIPPED").await;
 
+    // Voters are told after the status change commits, by the fan-out task.
+    wait_for_fan_out(&app).await;
     assert_eq!(kinds(&app, &up).await, vec![pair("SHIPPED", &id)]);
     assert_eq!(kinds(&app, &down).await, vec![pair("SHIPPED", &id)]);
     assert!(kinds(&app, &retracted).await.is_empty());
@@ -223,4 +236,70 @@ async fn marking_more_than_a_hundred_at_once_is_bad_user_input() {
         .await;
     assert_code(&body, "BAD_USER_INPUT");
     assert_eq!(body["errors"][0]["extensions"]["field"], "ids", "{body}");
+}
+
+/// Gives `suggestion_id` `voters` upvotes from as many new accounts, written in bulk (signing
+/// thousands of users up one by one would take minutes).
+async fn bulk_voters(app: &TestApp, suggestion_id: &str, voters: usize) {
+    use entity::{user, vote};
+    use sea_orm::{EntityTrait, Set};
+    let suggestion = uuid::Uuid::parse_str(suggestion_id).unwrap();
+    let now = chrono::Utc::now();
+    let ids: Vec<uuid::Uuid> = (0..voters).map(|_| uuid::Uuid::now_v7()).collect();
+    for (n, chunk) in ids.chunks(1000).enumerate() {
+        user::Entity::insert_many(chunk.iter().enumerate().map(|(i, id)| user::ActiveModel {
+            id: Set(*id),
+            handle: Set(format!("voter{n}_{i}")),
+            display_name: Set("Voter".into()),
+            password_hash: Set("not a usable hash".into()),
+            role: Set(user::Role::Member),
+            token_version: Set(0),
+            banned_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }))
+        .exec_without_returning(&app.state.db)
+        .await
+        .unwrap();
+        vote::Entity::insert_many(chunk.iter().map(|id| vote::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            suggestion_id: Set(suggestion),
+            user_id: Set(*id),
+            value: Set(vote::Value::Up),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }))
+        .exec_without_returning(&app.state.db)
+        .await
+        .unwrap();
+    }
+    execute(
+        app,
+        &format!(
+            "UPDATE suggestion SET upvotes = {voters}, score = {voters} WHERE id IN \
+             (SELECT suggestion_id FROM vote LIMIT 1)"
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn shipping_a_suggestion_with_twenty_thousand_voters_tells_every_one_of_them() {
+    let app = TestApp::spawn().await;
+    let (_, _, staffer, id) = setup(&app).await;
+    bulk_voters(&app, &id, 20_000).await;
+    // The status change itself writes one fan-out job, not twenty thousand rows.
+    let body = app
+        .graphql(
+            "mutation($id: ID!) { setSuggestionStatus(input: { suggestionId: $id, status: SHIPPED }) { status } }",
+            json!({ "id": id }),
+            auth(&staffer),
+        )
+        .await;
+    assert_eq!(ok(&body, "setSuggestionStatus")["status"], "SHIPPED");
+    wait_for_fan_out(&app).await;
+    let told = app
+        .sql_strings("SELECT COUNT(*) FROM notification WHERE kind = 'SHIPPED'")
+        .await;
+    assert_eq!(told, ["20000"], "every voter is told exactly once");
 }
