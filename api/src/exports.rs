@@ -151,6 +151,18 @@ fn csv_line(fields: &[String]) -> AppResult<Vec<u8>> {
     writer.into_inner().map_err(AppError::internal)
 }
 
+/// Text from users or partners that a spreadsheet would read as a formula (`=`, `+`, `-`, `@`,
+/// a tab or a carriage return first) gets a leading `'`, so finance sees it as text.
+fn neutralized(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
+}
+
+/// The cells of one record; every free-text cell is [`neutralized`] (ids, times, statuses and
+/// amounts are ours, and an amount may rightly start with `-`).
 fn fields(row: &ExportRow) -> Vec<String> {
     let record = &row.record;
     let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
@@ -159,7 +171,7 @@ fn fields(row: &ExportRow) -> Vec<String> {
         record.created_at.to_rfc3339(),
         record.status.to_value(),
         record.beneficiary_id.to_string(),
-        row.beneficiary_handle.clone(),
+        neutralized(&row.beneficiary_handle),
         amount_of(record.amount_minor, &record.currency).to_string(),
         record.currency.clone(),
         record.reward_id.to_string(),
@@ -169,23 +181,23 @@ fn fields(row: &ExportRow) -> Vec<String> {
             .unwrap_or_default(),
         row.reward
             .as_ref()
-            .map(|r| r.product_line.clone())
+            .map(|r| neutralized(&r.product_line))
             .unwrap_or_default(),
         record.sales_report_id.to_string(),
         row.report
             .as_ref()
-            .map(|r| r.external_id.clone())
+            .map(|r| neutralized(&r.external_id))
             .unwrap_or_default(),
         time(row.report.as_ref().map(|r| r.period_start)),
         time(row.report.as_ref().map(|r| r.period_end)),
         time(record.approved_at),
         time(record.paid_at),
-        record.payout_reference.clone().unwrap_or_default(),
+        neutralized(record.payout_reference.as_deref().unwrap_or_default()),
         record
             .reversal_of
             .map(|id| id.to_string())
             .unwrap_or_default(),
-        record.void_reason.clone().unwrap_or_default(),
+        neutralized(record.void_reason.as_deref().unwrap_or_default()),
     ]
 }
 
@@ -219,6 +231,15 @@ mod tests {
             let err = revenue_share_filter(bad).unwrap_err();
             assert_eq!(err.code(), "BAD_USER_INPUT");
         }
+    }
+
+    #[test]
+    fn text_that_a_spreadsheet_would_run_is_made_text() {
+        for formula in ["=HYPERLINK(\"x\")", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(neutralized(formula), format!("'{formula}"));
+        }
+        assert_eq!(neutralized("phones"), "phones");
+        assert_eq!(neutralized(""), "");
     }
 
     #[test]

@@ -454,8 +454,11 @@ mod tests {
         assert_eq!(checked(&long).unwrap_err().code(), "QUERY_TOO_LARGE");
         let tokens = format!("{{ {} }}", "__typename ".repeat(2100));
         assert_eq!(checked(&tokens).unwrap_err().code(), "QUERY_TOO_LARGE");
+        // Refused by the look at the text, before the parser recurses into it.
         let deep = format!("{}{}", "{a".repeat(40), "}".repeat(40));
-        assert_eq!(checked(&deep).unwrap_err().code(), "QUERY_TOO_DEEP");
+        let err = checked(&deep).unwrap_err();
+        assert_eq!(err.code(), "QUERY_TOO_DEEP");
+        assert!(err.to_string().contains("nests deeper"), "{err}");
         assert_eq!(checked("{ a(").unwrap_err().code(), "BAD_USER_INPUT");
         let cycle =
             "query { ...A } fragment A on QueryRoot { ...B } fragment B on QueryRoot { ...A }";

