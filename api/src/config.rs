@@ -49,6 +49,9 @@ pub struct Config {
     pub graphql_max_aliases: usize,
     /// `GRAPHQL_MAX_EXPANDED_FIELDS` — selections once fragments are expanded; default 2000.
     pub graphql_max_expanded_fields: usize,
+    /// `GRAPHQL_MAX_COST` — objects one operation may fetch, each list counting its `first` (or
+    /// `pull`'s `limit`) times what an item selects; scalars are free; default 20 000.
+    pub graphql_max_cost: u64,
     /// `REQUEST_TIMEOUT_MS` — how long one GraphQL operation may run (TIMEOUT after), and
     /// Postgres' `statement_timeout`; default 5000.
     pub request_timeout: Duration,
@@ -172,6 +175,7 @@ impl Config {
             graphql_max_tokens: number(&get, "GRAPHQL_MAX_TOKENS", 2000, 1)?,
             graphql_max_aliases: number(&get, "GRAPHQL_MAX_ALIASES", 15, 0)?,
             graphql_max_expanded_fields: number(&get, "GRAPHQL_MAX_EXPANDED_FIELDS", 2000, 1)?,
+            graphql_max_cost: number(&get, "GRAPHQL_MAX_COST", 20_000, 1)?,
             request_timeout: millis("REQUEST_TIMEOUT_MS", 5000)?,
             ws_max_message_bytes: number(&get, "WS_MAX_MESSAGE_BYTES", 64 * 1024, 1024)?,
             ws_max_subscriptions: number(&get, "WS_MAX_SUBSCRIPTIONS", 50, 1)?,

@@ -58,7 +58,7 @@ impl PageRequest {
 }
 
 /// `first` as a row count: the default when absent, 0–100 otherwise.
-fn page_size(first: Option<i32>) -> AppResult<u64> {
+pub fn page_size(first: Option<i32>) -> AppResult<u64> {
     Ok(match first {
         None => DEFAULT_PAGE_SIZE,
         Some(n) if n < 0 => {
@@ -72,6 +72,16 @@ fn page_size(first: Option<i32>) -> AppResult<u64> {
         }
         Some(n) => n as u64,
     })
+}
+
+/// What a connection field costs in async-graphql's complexity: `first` as the page will be
+/// (the default when absent, never more than the cap) times what each item costs. Every
+/// connection field uses it.
+pub fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
+    let items = first.map_or(DEFAULT_PAGE_SIZE, |n| {
+        n.clamp(0, MAX_PAGE_SIZE as i32) as u64
+    });
+    (items as usize).saturating_mul(child_complexity)
 }
 
 /// One page of a list, each item with its cursor.

@@ -67,7 +67,7 @@ pub struct AuditQuery;
 #[Object]
 impl AuditQuery {
     /// The audit log of rewards, reports and records, oldest first (ADMIN).
-    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    #[graphql(complexity = "crate::pagination::page_cost(first, child_complexity)")]
     async fn audit_log(
         &self,
         ctx: &Context<'_>,

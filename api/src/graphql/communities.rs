@@ -198,7 +198,7 @@ impl CommunitiesQuery {
     }
 
     /// The communities the viewer may see, oldest first; `search` matches name or slug.
-    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    #[graphql(complexity = "crate::pagination::page_cost(first, child_complexity)")]
     async fn communities(
         &self,
         ctx: &Context<'_>,

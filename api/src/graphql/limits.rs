@@ -1,6 +1,15 @@
 //! The limits a GraphQL document must pass before async-graphql validates or runs it, each
 //! checked in time linear in the document's text: its size in bytes and tokens, how deeply its
-//! brackets nest, its aliases, one credential mutation at most, and what its fragments expand to.
+//! brackets nest, its aliases, one credential mutation at most, what its fragments expand to,
+//! and how many objects it may fetch.
+//!
+//! **Cost** counts the objects an operation may bring back: every field with a selection set
+//! counts one, times the items of each list above it — a connection's `first` (as the page will
+//! be: default 20, at most 100) and `pull`'s `limit` (default 500, at most 1000). Scalars are
+//! free: they come with the row. So a pull of 1000 changes with their entities costs a few
+//! thousand, and the same pull nesting each suggestion's comments and their authors' own
+//! suggestions costs millions and is refused. (async-graphql's complexity, which counts every
+//! field once times `first`, still applies on top.)
 //!
 //! Expansion is computed once per fragment (memoised), so a document whose fragments spread
 //! each other twice over costs no more to check than its text. async-graphql's own depth,
@@ -9,14 +18,16 @@
 
 use std::collections::HashMap;
 
-use async_graphql::Request;
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+    DocumentOperations, ExecutableDocument, Field, OperationType, Selection, SelectionSet,
 };
+use async_graphql::{Request, Variables};
+use async_graphql_value::{ConstValue, Value};
 
 use super::OperationKind;
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
+use crate::{pagination, sync};
 
 /// The mutations that check or hand out credentials: one per document, so a document cannot
 /// try many passwords at once.
@@ -37,6 +48,7 @@ pub struct DocumentLimits {
     pub max_depth: usize,
     pub max_recursion: usize,
     pub max_expanded_fields: usize,
+    pub max_cost: u64,
 }
 
 impl DocumentLimits {
@@ -49,6 +61,7 @@ impl DocumentLimits {
             max_depth: config.graphql_max_depth,
             max_recursion: config.graphql_max_recursive_depth,
             max_expanded_fields: config.graphql_max_expanded_fields,
+            max_cost: config.graphql_max_cost,
         }
     }
 }
@@ -87,6 +100,9 @@ pub fn check(request: &mut Request, limits: &DocumentLimits) -> AppResult<Option
         )));
     }
     let operation_name = request.operation_name.clone();
+    // The parsed document borrows the request; the variables (at most a body's worth) are read
+    // beside it.
+    let variables = request.variables.clone();
     let document = request
         .parsed_query()
         .map_err(|err| AppError::bad_input("query", err.message))?;
@@ -100,7 +116,7 @@ pub fn check(request: &mut Request, limits: &DocumentLimits) -> AppResult<Option
     let Some((ty, selection)) = chosen_operation(document, operation_name.as_deref()) else {
         return Ok(None);
     };
-    let mut expansion = Expansion::new(document);
+    let mut expansion = Expansion::new(document, &variables);
     let shape = expansion.of(selection)?;
     if shape.nodes > limits.max_expanded_fields {
         return Err(AppError::QueryTooComplex(format!(
@@ -118,6 +134,13 @@ pub fn check(request: &mut Request, limits: &DocumentLimits) -> AppResult<Option
         return Err(AppError::QueryTooDeep(format!(
             "fragments nest deeper than {}",
             limits.max_recursion
+        )));
+    }
+    if shape.cost > limits.max_cost {
+        return Err(AppError::QueryTooComplex(format!(
+            "the operation may fetch {} objects; at most {} are allowed (lists count `first` \
+             or `limit` times what each item selects)",
+            shape.cost, limits.max_cost
         )));
     }
     let mut root_fields = Vec::new();
@@ -168,22 +191,62 @@ struct Shape {
     depth: usize,
     /// Selection sets nested in selection sets, spreads included (async-graphql's recursion).
     recursion: usize,
+    /// Objects it may fetch (see the module docs).
+    cost: u64,
 }
 
 /// Fragment shapes, each computed once.
 struct Expansion<'a> {
     document: &'a ExecutableDocument,
+    variables: &'a Variables,
     done: HashMap<&'a str, Shape>,
     in_progress: Vec<&'a str>,
 }
 
 impl<'a> Expansion<'a> {
-    fn new(document: &'a ExecutableDocument) -> Self {
+    fn new(document: &'a ExecutableDocument, variables: &'a Variables) -> Self {
         Expansion {
             document,
+            variables,
             done: HashMap::new(),
             in_progress: Vec::new(),
         }
+    }
+
+    /// How many items a field's list holds at most: its `first` (a connection) or its
+    /// `input.limit` (`pull`); 1 for anything else.
+    fn items(&self, field: &Field) -> u64 {
+        let number = |value: &Value| -> Option<i64> {
+            match value {
+                Value::Number(n) => n.as_i64(),
+                Value::Variable(name) => match self.variables.get(name) {
+                    Some(ConstValue::Number(n)) => n.as_i64(),
+                    _ => None,
+                },
+                _ => None,
+            }
+        };
+        if let Some(first) = field.get_argument("first") {
+            let first = number(&first.node).and_then(|n| i32::try_from(n).ok());
+            return pagination::page_size(first).unwrap_or(pagination::MAX_PAGE_SIZE);
+        }
+        if field.name.node == "pull" {
+            let limit = field
+                .get_argument("input")
+                .and_then(|input| match &input.node {
+                    Value::Object(fields) => fields.get("limit").and_then(number),
+                    Value::Variable(name) => match self.variables.get(name) {
+                        Some(ConstValue::Object(fields)) => match fields.get("limit") {
+                            Some(ConstValue::Number(n)) => n.as_i64(),
+                            _ => None,
+                        },
+                        _ => None,
+                    },
+                    _ => None,
+                });
+            return sync::pull::page_limit(limit);
+        }
+        1
     }
 
     fn of(&mut self, set: &'a SelectionSet) -> AppResult<Shape> {
@@ -197,6 +260,9 @@ impl<'a> Expansion<'a> {
                     } else {
                         let mut inner = self.of(children)?;
                         inner.recursion += 1;
+                        inner.cost = self
+                            .items(&field.node)
+                            .saturating_mul(inner.cost.saturating_add(1));
                         (inner, true)
                     }
                 }
@@ -214,6 +280,7 @@ impl<'a> Expansion<'a> {
             shape.nodes = shape.nodes.saturating_add(1).saturating_add(inner.nodes);
             shape.depth = shape.depth.max(inner.depth + usize::from(field));
             shape.recursion = shape.recursion.max(inner.recursion);
+            shape.cost = shape.cost.saturating_add(inner.cost);
         }
         Ok(shape)
     }
@@ -382,6 +449,7 @@ mod tests {
             max_depth: 15,
             max_recursion: 32,
             max_expanded_fields: 2000,
+            max_cost: 20_000,
         }
     }
 
@@ -446,6 +514,38 @@ mod tests {
             .unwrap();
         assert_eq!(one.kind, OperationKind::Mutation);
         assert_eq!(one.root_fields, ["logOut", "logOut"]);
+    }
+
+    #[test]
+    fn cost_counts_objects_times_the_lists_above_them() {
+        let listing =
+            "{ suggestions(first: 100) { edges { node { id title author { handle } } } } }";
+        assert!(checked(listing).unwrap().is_some());
+        let nested = "{ suggestions(first: 100) { nodes { comments(first: 100) { nodes { author { \
+                      suggestions(first: 100) { nodes { id } } } } } } } }";
+        assert!(matches!(checked(nested), Err(AppError::QueryTooComplex(_))));
+        let pull = |limit: &str| {
+            format!(
+                "query($n: Int) {{ pull(input: {{ clientGroupId: \"g\", protocolVersion: 1, \
+                 schemaVersion: 2, limit: {limit} }}) {{ changes {{ ... on SuggestionChange {{ \
+                 suggestion {{ comments(first: 100) {{ nodes {{ id }} }} }} }} }} }} }}"
+            )
+        };
+        // 1000 changes each with a page of 100 comments: refused, however the limit is given.
+        assert!(matches!(
+            checked(&pull("1000")),
+            Err(AppError::QueryTooComplex(_))
+        ));
+        let mut request = Request::new(pull("$n"))
+            .variables(Variables::from_json(serde_json::json!({ "n": 1000 })));
+        assert!(matches!(
+            check(&mut request, &limits()),
+            Err(AppError::QueryTooComplex(_))
+        ));
+        // Without the nested page the same pull is an ordinary one.
+        let flat = "{ pull(input: { clientGroupId: \"g\", protocolVersion: 1, schemaVersion: 2, \
+                    limit: 1000 }) { changes { ... on SuggestionChange { suggestion { title } } } } }";
+        assert!(checked(flat).unwrap().is_some());
     }
 
     #[test]

@@ -68,7 +68,7 @@ pub struct NotificationsQuery;
 #[Object]
 impl NotificationsQuery {
     /// The viewer's notifications, newest first.
-    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    #[graphql(complexity = "crate::pagination::page_cost(first, child_complexity)")]
     async fn notifications(
         &self,
         ctx: &Context<'_>,

@@ -93,7 +93,7 @@ pub struct PartnersQuery;
 #[Object]
 impl PartnersQuery {
     /// Every partner, oldest first (ADMIN).
-    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    #[graphql(complexity = "crate::pagination::page_cost(first, child_complexity)")]
     async fn partners(
         &self,
         ctx: &Context<'_>,

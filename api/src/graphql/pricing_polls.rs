@@ -361,7 +361,7 @@ impl PricingPollsQuery {
     }
 
     /// A community's polls, newest first.
-    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    #[graphql(complexity = "crate::pagination::page_cost(first, child_complexity)")]
     async fn pricing_polls(
         &self,
         ctx: &Context<'_>,

@@ -302,7 +302,7 @@ impl RevenueShareStatement {
     }
 
     /// The statement's records, oldest first.
-    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    #[graphql(complexity = "crate::pagination::page_cost(first, child_complexity)")]
     async fn records(
         &self,
         ctx: &Context<'_>,
@@ -383,7 +383,7 @@ impl RevenueSharesQuery {
     }
 
     /// Idea rewards, newest first (ADMIN, or a partner with `ideas:read`).
-    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    #[graphql(complexity = "crate::pagination::page_cost(first, child_complexity)")]
     async fn idea_rewards(
         &self,
         ctx: &Context<'_>,
@@ -401,7 +401,7 @@ impl RevenueSharesQuery {
 
     /// Revenue-share records, newest first. A member sees only their own (another
     /// `beneficiaryId` is FORBIDDEN); an ADMIN sees everyone's, or one beneficiary's.
-    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    #[graphql(complexity = "crate::pagination::page_cost(first, child_complexity)")]
     async fn revenue_share_records(
         &self,
         ctx: &Context<'_>,

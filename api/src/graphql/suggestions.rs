@@ -176,7 +176,7 @@ impl Suggestion {
     }
 
     /// Comments, oldest first (official responses included).
-    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    #[graphql(complexity = "crate::pagination::page_cost(first, child_complexity)")]
     async fn comments(
         &self,
         ctx: &Context<'_>,
@@ -296,7 +296,7 @@ impl SuggestionsQuery {
     /// as it stood at its first page (for 24 hours), whatever votes arrive meanwhile.
     /// `search` matches words of title and body, literally.
     #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    #[graphql(complexity = "crate::pagination::page_cost(first, child_complexity)")]
     async fn suggestions(
         &self,
         ctx: &Context<'_>,

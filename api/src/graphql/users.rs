@@ -55,7 +55,7 @@ impl From<user::Model> for User {
 #[ComplexObject]
 impl User {
     /// Their suggestions that the viewer may see, newest first.
-    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    #[graphql(complexity = "crate::pagination::page_cost(first, child_complexity)")]
     async fn suggestions(
         &self,
         ctx: &Context<'_>,

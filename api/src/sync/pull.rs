@@ -26,6 +26,12 @@ use crate::state::AppState;
 pub const DEFAULT_LIMIT: u64 = 500;
 /// Most rows per page.
 pub const MAX_LIMIT: u64 = 1000;
+/// The most rows a pull asking for `limit` may return, as the cost of a document counts it (an
+/// out-of-range limit is refused when the pull runs).
+pub fn page_limit(limit: Option<i64>) -> u64 {
+    limit.map_or(DEFAULT_LIMIT, |n| n.clamp(1, MAX_LIMIT as i64) as u64)
+}
+
 /// About how many bytes of rows one page carries at most.
 pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
 

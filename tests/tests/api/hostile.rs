@@ -243,3 +243,50 @@ async fn partner_text_that_a_spreadsheet_would_run_is_exported_as_text() {
     // Amounts stay numbers.
     assert!(!record[column("amount")].starts_with('\''), "{record:?}");
 }
+
+/// `canyu_db_queries_total` from `/metrics`.
+async fn queries_so_far(app: &TestApp) -> u64 {
+    let (_, text) = app.get("/metrics").await;
+    text.lines()
+        .find_map(|line| line.strip_prefix("canyu_db_queries_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no canyu_db_queries_total in {text}"))
+}
+
+#[tokio::test]
+async fn a_pull_nesting_pages_under_every_change_is_refused_before_it_runs() {
+    let app = TestApp::spawn().await;
+    let user = app.sign_up("device").await;
+    let pull = |nested: &str| {
+        format!(
+            "query($g: ID!) {{ pull(input: {{ clientGroupId: $g, protocolVersion: 1, schemaVersion: 2, \
+             limit: 1000 }}) {{ cursor changes {{ ... on SuggestionChange {{ suggestion {{ id {nested} }} }} }} }} }}"
+        )
+    };
+    let greedy = pull(
+        "comments(first: 100) { nodes { body } } author { suggestions(first: 100) { nodes { id } } }",
+    );
+    let before = queries_so_far(&app).await;
+    let body = app
+        .graphql(
+            &greedy,
+            json!({ "g": crate::support::new_id() }),
+            auth(&user),
+        )
+        .await;
+    assert_code(&body, "QUERY_TOO_COMPLEX");
+    assert_eq!(
+        queries_so_far(&app).await,
+        before + 1,
+        "nothing ran but reading the token's account"
+    );
+    // The same page of changes without pages inside each is an ordinary pull.
+    let body = app
+        .graphql(
+            &pull("title score"),
+            json!({ "g": crate::support::new_id() }),
+            auth(&user),
+        )
+        .await;
+    ok(&body, "pull");
+}
