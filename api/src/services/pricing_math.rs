@@ -2,6 +2,12 @@
 //! are fractions of the ballot count, and every comparison and interpolation is done on integers
 //! (i128) — never floats. The inputs are the per-poll aggregates (how many ballots gave each
 //! answer at each price), so a result costs O(price points), not O(ballots).
+//!
+//! Every operation is checked, whatever the stored numbers: sums of counts saturate, products
+//! are formed in `i128` with checked operations, and a value that would not fit is no value
+//! (`None`) rather than a panic. Prices within
+//! [`MAX_AMOUNT_MINOR`](super::money::MAX_AMOUNT_MINOR) and counts within `i64` never come near
+//! those limits.
 
 use std::collections::BTreeMap;
 
@@ -23,10 +29,10 @@ pub struct ChoiceRow {
 /// CHOICE: votes per price point and the winner (most votes, ties to the lower price; none
 /// without ballots).
 pub fn choice(price_points: &[i64], votes: &BTreeMap<i64, i64>) -> (Vec<ChoiceRow>, Option<i64>) {
-    let total: i64 = price_points
+    let total = price_points
         .iter()
         .map(|p| votes.get(p).copied().unwrap_or(0))
-        .sum();
+        .fold(0, i64::saturating_add);
     let mut sorted = price_points.to_vec();
     sorted.sort_unstable();
     let rows: Vec<ChoiceRow> = sorted
@@ -87,17 +93,25 @@ impl VwTally {
     pub fn from_answers(answers: &[VwAnswer]) -> Self {
         let mut tally = VwTally::default();
         for a in answers.iter().filter(|a| a.is_valid()) {
-            *tally.too_cheap.entry(a.too_cheap).or_default() += 1;
-            *tally.cheap.entry(a.cheap).or_default() += 1;
-            *tally.expensive.entry(a.expensive).or_default() += 1;
-            *tally.too_expensive.entry(a.too_expensive).or_default() += 1;
+            for (counts, price) in [
+                (&mut tally.too_cheap, a.too_cheap),
+                (&mut tally.cheap, a.cheap),
+                (&mut tally.expensive, a.expensive),
+                (&mut tally.too_expensive, a.too_expensive),
+            ] {
+                let count = counts.entry(price).or_default();
+                *count = count.saturating_add(1);
+            }
         }
         tally
     }
 
     /// Valid responses (every valid ballot answers each question once).
     pub fn responses(&self) -> i64 {
-        self.too_cheap.values().sum()
+        self.too_cheap
+            .values()
+            .copied()
+            .fold(0, i64::saturating_add)
     }
 }
 
@@ -136,7 +150,7 @@ pub fn van_westendorp(tally: &VwTally) -> VwResult {
         grid.iter()
             .map(|&p| {
                 while let Some((_, c)) = entries.next_if(|(price, _)| **price <= p) {
-                    running += c;
+                    running = c.saturating_add(running);
                 }
                 running
             })
@@ -148,11 +162,13 @@ pub fn van_westendorp(tally: &VwTally) -> VwResult {
         at_most(&tally.expensive),
         at_most(&tally.too_expensive),
     );
-    let too_cheap: Vec<i64> = tc.iter().map(|c| n - c).collect();
-    let cheap: Vec<i64> = ch.iter().map(|c| n - c).collect();
-    let not_cheap: Vec<i64> = cheap.iter().map(|c| n - c).collect();
+    let rest =
+        |counts: &[i64]| -> Vec<i64> { counts.iter().map(|c| n.saturating_sub(*c)).collect() };
+    let too_cheap = rest(&tc);
+    let cheap = rest(&ch);
+    let not_cheap = rest(&cheap);
     let expensive = ex;
-    let not_expensive: Vec<i64> = expensive.iter().map(|e| n - e).collect();
+    let not_expensive = rest(&expensive);
     let too_expensive = te;
     VwResult {
         marginal_cheapness: crossing(&grid, &too_cheap, &not_cheap),
@@ -163,47 +179,49 @@ pub fn van_westendorp(tally: &VwTally) -> VwResult {
     }
 }
 
-/// The lowest crossing of curves `a` and `b` over `grid`, rounded half-even.
+/// The lowest crossing of curves `a` and `b` over `grid`, rounded half-even (`None` also when
+/// it would not fit, which no bounded price comes near).
 fn crossing(grid: &[i64], a: &[i64], b: &[i64]) -> Option<i64> {
-    for i in 0..grid.len().saturating_sub(1) {
-        let d0 = i128::from(a[i] - b[i]);
-        let d1 = i128::from(a[i + 1] - b[i + 1]);
+    let points = grid.len().min(a.len()).min(b.len());
+    for i in 0..points.saturating_sub(1) {
+        let d0 = i128::from(a[i]) - i128::from(b[i]);
+        let d1 = i128::from(a[i + 1]) - i128::from(b[i + 1]);
         if d0.signum() == d1.signum() {
             continue;
         }
         let (p0, p1) = (i128::from(grid[i]), i128::from(grid[i + 1]));
-        if d1 == d0 {
-            return Some(round_half_even(p0 + p1, 2));
-        }
+        // The signs differ, so d1 ≠ d0.
         // x = p0 − d0·(p1 − p0)/(d1 − d0) = (p0·(d1 − d0) − d0·(p1 − p0)) / (d1 − d0)
         let denominator = d1 - d0;
-        let numerator = p0 * denominator - d0 * (p1 - p0);
-        return Some(round_half_even(numerator, denominator));
+        let numerator = p0
+            .checked_mul(denominator)?
+            .checked_sub(d0.checked_mul(p1 - p0)?)?;
+        return round_half_even(numerator, denominator);
     }
     None
 }
 
-/// `numerator / denominator` rounded to the nearest integer, ties to even.
-pub fn round_half_even(numerator: i128, denominator: i128) -> i64 {
-    let (mut n, mut d) = (numerator, denominator);
-    if d < 0 {
-        n = -n;
-        d = -d;
+/// `numerator / denominator` rounded to the nearest integer, ties to even; `None` for a zero
+/// denominator or a quotient outside `i64`.
+pub fn round_half_even(numerator: i128, denominator: i128) -> Option<i64> {
+    let (n, d) = if denominator < 0 {
+        (numerator.checked_neg()?, denominator.checked_neg()?)
+    } else {
+        (numerator, denominator)
+    };
+    if d == 0 {
+        return None;
     }
     let q = n.div_euclid(d);
     let r = n.rem_euclid(d);
-    let rounded = match (2 * r).cmp(&d) {
+    // 0 ≤ r < d: compare r with d − r instead of 2r with d, which could overflow.
+    let rounded = match r.cmp(&(d - r)) {
         std::cmp::Ordering::Less => q,
-        std::cmp::Ordering::Greater => q + 1,
-        std::cmp::Ordering::Equal => {
-            if q % 2 == 0 {
-                q
-            } else {
-                q + 1
-            }
-        }
+        std::cmp::Ordering::Greater => q.checked_add(1)?,
+        std::cmp::Ordering::Equal if q % 2 == 0 => q,
+        std::cmp::Ordering::Equal => q.checked_add(1)?,
     };
-    i64::try_from(rounded).unwrap_or(i64::MAX)
+    i64::try_from(rounded).ok()
 }
 
 /// One rung of a Gabor-Granger ladder.
@@ -216,14 +234,19 @@ pub struct GgRow {
 }
 
 impl GgRow {
-    /// price × demand share, in minor units (rounded half-even).
+    /// price × demand share, in minor units (rounded half-even); 0 without ballots. Never
+    /// beyond the price, as buyers never outnumber ballots; numbers that break that saturate.
     pub fn revenue_index(&self) -> i64 {
         if self.ballots == 0 {
             return 0;
         }
-        round_half_even(
-            i128::from(self.price) * i128::from(self.buyers),
-            i128::from(self.ballots),
+        let product = i128::from(self.price) * i128::from(self.buyers);
+        round_half_even(product, i128::from(self.ballots)).unwrap_or(
+            if (product < 0) == (self.ballots < 0) {
+                i64::MAX
+            } else {
+                i64::MIN
+            },
         )
     }
 }
@@ -234,7 +257,7 @@ pub fn gabor_granger(
     price_points: &[i64],
     highest: &BTreeMap<Option<i64>, i64>,
 ) -> (Vec<GgRow>, Option<i64>) {
-    let ballots: i64 = highest.values().sum();
+    let ballots = highest.values().copied().fold(0, i64::saturating_add);
     let mut sorted = price_points.to_vec();
     sorted.sort_unstable();
     let rows: Vec<GgRow> = sorted
@@ -244,8 +267,8 @@ pub fn gabor_granger(
             buyers: highest
                 .iter()
                 .filter(|(h, _)| h.is_some_and(|h| h >= p))
-                .map(|(_, c)| c)
-                .sum(),
+                .map(|(_, c)| *c)
+                .fold(0, i64::saturating_add),
             ballots,
         })
         .collect();
@@ -287,12 +310,83 @@ mod tests {
 
     #[test]
     fn half_even_rounding() {
-        assert_eq!(round_half_even(5, 2), 2);
-        assert_eq!(round_half_even(7, 2), 4);
-        assert_eq!(round_half_even(-5, 2), -2);
-        assert_eq!(round_half_even(10, 3), 3);
-        assert_eq!(round_half_even(11, 3), 4);
-        assert_eq!(round_half_even(9, -2), -4);
+        assert_eq!(round_half_even(5, 2), Some(2));
+        assert_eq!(round_half_even(7, 2), Some(4));
+        assert_eq!(round_half_even(-5, 2), Some(-2));
+        assert_eq!(round_half_even(10, 3), Some(3));
+        assert_eq!(round_half_even(11, 3), Some(4));
+        assert_eq!(round_half_even(9, -2), Some(-4));
+    }
+
+    #[test]
+    fn rounding_at_the_limits_is_checked() {
+        assert_eq!(round_half_even(1, 0), None);
+        assert_eq!(round_half_even(i128::MIN, -1), None);
+        assert_eq!(round_half_even(1, i128::MIN), None);
+        assert_eq!(round_half_even(i128::MAX, 1), None);
+        assert_eq!(round_half_even(i128::MAX, i128::MAX), Some(1));
+        assert_eq!(round_half_even(i128::MAX - 1, i128::MAX), Some(1));
+        assert_eq!(round_half_even(i128::MIN, i128::MAX), Some(-1));
+        assert_eq!(round_half_even(i128::from(i64::MAX), 1), Some(i64::MAX));
+        assert_eq!(round_half_even(i128::from(i64::MIN), 1), Some(i64::MIN));
+        assert_eq!(round_half_even(i128::from(i64::MAX) + 1, 1), None);
+    }
+
+    #[test]
+    fn extreme_prices_and_counts_never_panic() {
+        let answers = [
+            VwAnswer {
+                too_cheap: 1,
+                cheap: 2,
+                expensive: i64::MAX - 1,
+                too_expensive: i64::MAX,
+            },
+            VwAnswer {
+                too_cheap: i64::MAX - 3,
+                cheap: i64::MAX - 2,
+                expensive: i64::MAX - 1,
+                too_expensive: i64::MAX,
+            },
+        ];
+        let result = van_westendorp(&VwTally::from_answers(&answers));
+        assert_eq!(result.valid_responses, 2);
+        // Counts at the top of i64 saturate instead of overflowing.
+        let tally = VwTally {
+            too_cheap: counts(&[(1, i64::MAX), (2, i64::MAX)]),
+            cheap: counts(&[(3, i64::MAX), (4, i64::MAX)]),
+            expensive: counts(&[(i64::MAX - 1, i64::MAX)]),
+            too_expensive: counts(&[(i64::MAX, i64::MAX)]),
+        };
+        assert_eq!(tally.responses(), i64::MAX);
+        van_westendorp(&tally);
+        let (rows, winner) = choice(
+            &[1, i64::MAX],
+            &counts(&[(1, i64::MAX), (i64::MAX, i64::MAX)]),
+        );
+        assert_eq!(rows[0].share.total, i64::MAX);
+        assert_eq!(winner, Some(1));
+        let highest: BTreeMap<Option<i64>, i64> = [
+            (Some(i64::MAX), i64::MAX),
+            (Some(1), i64::MAX),
+            (None, i64::MAX),
+        ]
+        .into_iter()
+        .collect();
+        let (rows, best) = gabor_granger(&[1, i64::MAX], &highest);
+        assert_eq!(best, Some(i64::MAX));
+        assert!(rows.iter().all(|row| row.revenue_index() >= 0));
+        let row = GgRow {
+            price: i64::MAX,
+            buyers: i64::MAX,
+            ballots: 1,
+        };
+        assert_eq!(row.revenue_index(), i64::MAX);
+        let row = GgRow {
+            price: i64::MIN,
+            buyers: i64::MAX,
+            ballots: 1,
+        };
+        assert_eq!(row.revenue_index(), i64::MIN);
     }
 
     // Two respondents: (1, 2, 3, 4) and (2, 3, 4, 5) in whole units (minor digits 0).

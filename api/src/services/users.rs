@@ -7,6 +7,7 @@ use sea_orm::sea_query::ExprTrait;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
+use super::input;
 use super::sessions::{self, Session};
 use crate::auth::passwords;
 use crate::auth::tokens::Subject;
@@ -25,32 +26,27 @@ pub struct NewUser {
 
 const INVALID_CREDENTIALS: &str = "invalid handle or password";
 
-/// Lower-cases and checks a handle: 3–32 characters of `a-z`, `0-9`, `_`.
+/// Checks and lower-cases a handle: 3–32 characters of `a-z`, `0-9`, `_` (`A-Z` folded). Only
+/// ASCII is folded, so no other character can turn into one of these (U+212A KELVIN SIGN
+/// lower-cases to `k`): a look-alike is refused, never made into someone else's handle.
 pub fn normalize_handle(handle: &str) -> AppResult<String> {
-    let handle = handle.trim().to_lowercase();
+    let handle = handle.trim();
     let valid_chars = handle
         .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        .all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !(3..=32).contains(&handle.len()) || !valid_chars {
         return Err(AppError::bad_input(
             "handle",
             "handle must be 3–32 characters of a-z, 0-9 and _",
         ));
     }
-    Ok(handle)
+    Ok(handle.to_ascii_lowercase())
 }
 
-/// Trims and checks a display name: 1–64 characters, no control characters.
+/// Trims and checks a display name: a single line of 1–64 characters with the Unicode rules of
+/// every name ([`input::line`]: no control characters, no bidi overrides, not invisible).
 pub fn normalize_display_name(name: &str) -> AppResult<String> {
-    let name = name.trim().to_string();
-    let len = name.chars().count();
-    if !(1..=64).contains(&len) || name.chars().any(char::is_control) {
-        return Err(AppError::bad_input(
-            "displayName",
-            "display name must be 1–64 characters without control characters",
-        ));
-    }
-    Ok(name)
+    input::line("displayName", name, 1, 64)
 }
 
 /// Creates a MEMBER account and signs it in (sign-ups per address are limited).

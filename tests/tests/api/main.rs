@@ -5,6 +5,7 @@
 
 mod comments;
 mod communities;
+mod extreme_inputs;
 mod hostile;
 mod http_surface;
 mod idempotency;
