@@ -153,8 +153,9 @@ impl RateLimiter {
 
     /// Adds `delta` to the window's count; returns the new count.
     async fn add(&self, limit: Limit, key: &str, window: i64, delta: i64) -> AppResult<i64> {
-        // Keys come from callers (handles, addresses): bounded, so a long one cannot bloat rows.
-        let key: String = key.chars().take(200).collect();
+        // Keys come from callers (handles, addresses): stored as their digest, so any text — a
+        // long one, one holding NUL — makes a row of the same fixed size.
+        let key = crate::auth::secrets::digest(key);
         match &self.store {
             Store::Memory(windows) => {
                 let mut windows = windows

@@ -18,19 +18,6 @@ use serde_json::{Map, Value, json};
 
 use crate::support::{auth, create_community, id_of, join, new_id, ok, submit};
 
-/// Extreme cases that still fail for a cause outside the shared input and money checks, skipped
-/// until that cause is fixed: (mutation, argument path, reason). An argument path matches
-/// itself and everything below it; a pushed mutation's args are `input.mutations[0].args.NAME`
-/// followed by the field. Empty this list as the causes are fixed.
-const KNOWN_OPEN: &[(&str, &str, &str)] = &[(
-    // Open in api/src/services/users.rs (log_in) and api/src/rate_limits.rs (add).
-    "logIn",
-    "input.handle",
-    "on Postgres a handle holding NUL is INTERNAL: services::users::log_in charges the \
-     LogInsByHandle limit with the raw handle as the key, and rate_limits::add stores it in \
-     rate_limit_window, whose text column refuses NUL",
-)];
-
 /// Codes a caller can act on: any error outside these is a failure.
 const ACTIONABLE: &[&str] = &[
     "BAD_USER_INPUT",
@@ -961,15 +948,6 @@ impl Sweep<'_> {
         None
     }
 
-    fn known_open(mutation: &str, path: &str) -> bool {
-        KNOWN_OPEN.iter().any(|(m, p, _)| {
-            *m == mutation
-                && (path == *p
-                    || path.starts_with(&format!("{p}."))
-                    || path.starts_with(&format!("{p}[")))
-        })
-    }
-
     /// Sends one call; records what was wrong with the answer.
     async fn send(
         &mut self,
@@ -1056,15 +1034,6 @@ impl Sweep<'_> {
                     cases.truncate(if pushed_args { 12 } else { 1 });
                 }
                 for (where_, e, variables) in cases {
-                    if Self::known_open(&field.name, &where_) {
-                        *self
-                            .tally
-                            .entry(field.name.clone())
-                            .or_default()
-                            .entry("skipped (KNOWN_OPEN)".into())
-                            .or_default() += 1;
-                        continue;
-                    }
                     self.send(field, caller, &where_, variables, &e.label).await;
                 }
             }
