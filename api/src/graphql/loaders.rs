@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
-    comment, community, membership, pricing_poll, revenue_share_record, sales_report, suggestion,
-    suggestion_event, user, vote,
+    comment, community, membership, pricing_ballot, pricing_poll, revenue_share_record,
+    sales_report, suggestion, suggestion_event, user, vote,
 };
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
@@ -31,6 +31,9 @@ pub struct Loaders {
     pub accrued_counts: DataLoader<AccruedCountLoader>,
     pub revenue_share_records: DataLoader<RevenueShareRecordLoader>,
     pub pricing_polls: DataLoader<PricingPollLoader>,
+    pub comment_pages: DataLoader<CommentPageLoader>,
+    pub viewer_ballots: DataLoader<ViewerBallotLoader>,
+    pub poll_results: DataLoader<PollResultsLoader>,
 }
 
 /// How long a loader waits for more keys before it queries. The keys of one response arrive in
@@ -38,7 +41,11 @@ pub struct Loaders {
 /// only adds latency here).
 const BATCH_DELAY: Duration = Duration::from_micros(100);
 
-fn loader<T: Loader<Uuid>>(inner: T) -> DataLoader<T> {
+fn loader<K, T>(inner: T) -> DataLoader<T>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    T: Loader<K>,
+{
     DataLoader::new(inner, tokio::spawn).delay(BATCH_DELAY)
 }
 
@@ -62,6 +69,12 @@ impl Loaders {
             accrued_counts: loader(AccruedCountLoader { db: db.clone() }),
             revenue_share_records: loader(RevenueShareRecordLoader { db: db.clone() }),
             pricing_polls: loader(PricingPollLoader { db: db.clone() }),
+            comment_pages: loader(CommentPageLoader { db: db.clone() }),
+            viewer_ballots: loader(ViewerBallotLoader {
+                db: db.clone(),
+                viewer: viewer.clone(),
+            }),
+            poll_results: loader(PollResultsLoader { db: db.clone() }),
             votes: loader(VoteLoader { db, viewer }),
         }
     }
@@ -286,5 +299,69 @@ impl Loader<Uuid> for PricingPollLoader {
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, pricing_poll::Model>, AppError> {
         let rows = services::pricing_polls::find_many(&self.db, keys).await?;
         Ok(rows.into_iter().map(|p| (p.id, p)).collect())
+    }
+}
+
+/// The first page of a suggestion's comments: keyed by (suggestion, rows to fetch), so each
+/// page size is one query for every suggestion of the response.
+pub struct CommentPageLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<(Uuid, u64)> for CommentPageLoader {
+    type Value = Vec<comment::Model>;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[(Uuid, u64)],
+    ) -> Result<HashMap<(Uuid, u64), Vec<comment::Model>>, AppError> {
+        let mut by_size: HashMap<u64, Vec<Uuid>> = HashMap::new();
+        for (suggestion, rows) in keys {
+            by_size.entry(*rows).or_default().push(*suggestion);
+        }
+        let mut pages = HashMap::new();
+        for (rows, suggestions) in by_size {
+            let mut found = services::comments::first_pages(&self.db, &suggestions, rows).await?;
+            for suggestion in suggestions {
+                let page = found.remove(&suggestion).unwrap_or_default();
+                pages.insert((suggestion, rows), page);
+            }
+        }
+        Ok(pages)
+    }
+}
+
+/// The viewer's ballot, by poll.
+pub struct ViewerBallotLoader {
+    db: DatabaseConnection,
+    viewer: Viewer,
+}
+
+impl Loader<Uuid> for ViewerBallotLoader {
+    type Value = pricing_ballot::Model;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, pricing_ballot::Model>, AppError> {
+        let rows = services::pricing_ballots::viewer_ballots(&self.db, &self.viewer, keys).await?;
+        Ok(rows.into_iter().map(|b| (b.poll_id, b)).collect())
+    }
+}
+
+/// Poll results, by poll (absent while a binding poll is open).
+pub struct PollResultsLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for PollResultsLoader {
+    type Value = services::pricing_polls::Results;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[Uuid],
+    ) -> Result<HashMap<Uuid, services::pricing_polls::Results>, AppError> {
+        let polls = services::pricing_polls::find_many(&self.db, keys).await?;
+        services::pricing_polls::results_many(&self.db, &polls).await
     }
 }

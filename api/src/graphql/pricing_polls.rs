@@ -133,8 +133,9 @@ impl PricingPoll {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<PricingBallot>> {
-        let (state, viewer) = parts(ctx)?;
-        let found = pricing_ballots::viewer_ballot(&state.db, viewer, self.model.id)
+        let found = loaders(ctx)?
+            .viewer_ballots
+            .load_one(self.model.id)
             .await
             .extend()?;
         Ok(found.map(|b| PricingBallot::new(b, digits_of(&self.model))))
@@ -142,9 +143,10 @@ impl PricingPoll {
 
     /// Null for a binding poll until it has closed.
     async fn results(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<PricingResults>> {
-        let (state, _) = parts(ctx)?;
         let digits = digits_of(&self.model);
-        let Some(results) = pricing_polls::results(&state.db, &self.model)
+        let Some(results) = loaders(ctx)?
+            .poll_results
+            .load_one(self.model.id)
             .await
             .extend()?
         else {

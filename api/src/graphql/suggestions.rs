@@ -185,9 +185,21 @@ impl Suggestion {
     ) -> async_graphql::Result<Connection<String, Comment>> {
         let (state, viewer) = parts(ctx)?;
         let page = PageRequest::new(first, after).extend()?;
-        let page = comments::list(state, viewer, self.model.id, page)
-            .await
-            .extend()?;
+        // A first page comes through the loader (one query for every suggestion in the
+        // response); later pages are one suggestion's own.
+        let page = if page.after.is_none() {
+            let rows = loaders(ctx)?
+                .comment_pages
+                .load_one((self.model.id, page.limit + 1))
+                .await
+                .extend()?
+                .unwrap_or_default();
+            comments::first_page(rows, &page)
+        } else {
+            comments::list(state, viewer, self.model.id, page)
+                .await
+                .extend()?
+        };
         Ok(from_page(page, Comment::from))
     }
 }

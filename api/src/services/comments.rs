@@ -5,15 +5,18 @@
 use chrono::Utc;
 use entity::comment;
 use futures_util::TryFutureExt;
+use std::collections::HashMap;
+
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 use uuid::Uuid;
 
 use super::idempotency::{Created, create_once};
 use super::{input, memberships, suggestions};
 use crate::auth::Viewer;
+use crate::db::placeholders;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{Page, PageRequest, TimeOrder, after_time_key, time_key};
 use crate::state::AppState;
@@ -184,6 +187,49 @@ pub async fn list(
     Ok(Page::from_rows(rows, &page, |c| {
         time_key(c.created_at, c.id)
     }))
+}
+
+/// The first `limit` comments (oldest first) of each of many suggestions, from one query (for
+/// loaders; no visibility check: callers pass suggestions the viewer sees).
+pub async fn first_pages(
+    db: &impl ConnectionTrait,
+    suggestion_ids: &[Uuid],
+    limit: u64,
+) -> AppResult<HashMap<Uuid, Vec<comment::Model>>> {
+    if suggestion_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let backend = db.get_database_backend();
+    let list: Vec<String> = (1..=suggestion_ids.len())
+        .map(|i| format!("${i}"))
+        .collect();
+    let limit_at = suggestion_ids.len() + 1;
+    let sql = format!(
+        "SELECT * FROM (SELECT c.*, ROW_NUMBER() OVER (PARTITION BY suggestion_id \
+         ORDER BY created_at, id) AS place FROM comment c \
+         WHERE suggestion_id IN ({}) AND deleted_at IS NULL) t \
+         WHERE place <= ${limit_at} ORDER BY created_at, id",
+        list.join(", ")
+    );
+    let mut values: Vec<sea_orm::Value> = suggestion_ids.iter().map(|id| (*id).into()).collect();
+    values.push(i64::try_from(limit).unwrap_or(i64::MAX).into());
+    let rows = comment::Model::find_by_statement(Statement::from_sql_and_values(
+        backend,
+        placeholders(backend, &sql),
+        values,
+    ))
+    .all(db)
+    .await?;
+    let mut pages: HashMap<Uuid, Vec<comment::Model>> = HashMap::new();
+    for row in rows {
+        pages.entry(row.suggestion_id).or_default().push(row);
+    }
+    Ok(pages)
+}
+
+/// A page of comments from the rows [`first_pages`] fetched with `page.limit + 1`.
+pub fn first_page(rows: Vec<comment::Model>, page: &PageRequest) -> Page<comment::Model> {
+    Page::from_rows(rows, page, |c| time_key(c.created_at, c.id))
 }
 
 /// Comments by id (no visibility check), for loaders.

@@ -129,6 +129,22 @@ pub async fn viewer_ballot(
         .await?)
 }
 
+/// The caller's ballots in many polls (for loaders), by poll.
+pub async fn viewer_ballots(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    poll_ids: &[Uuid],
+) -> AppResult<Vec<pricing_ballot::Model>> {
+    let Some(user_id) = viewer.user_id() else {
+        return Ok(Vec::new());
+    };
+    Ok(pricing_ballot::Entity::find()
+        .filter(pricing_ballot::Column::PollId.is_in(poll_ids.iter().copied()))
+        .filter(pricing_ballot::Column::UserId.eq(user_id))
+        .all(db)
+        .await?)
+}
+
 /// A validated ballot in minor units.
 struct Ballot {
     choice: Option<i64>,

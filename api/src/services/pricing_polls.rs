@@ -8,7 +8,7 @@
 //! deadline. Tallies cannot change once closed, so the outcome computed from them is the same
 //! whenever it is first fixed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use entity::membership::MembershipStatus;
@@ -342,38 +342,82 @@ pub async fn results(
     db: &impl ConnectionTrait,
     poll: &pricing_poll::Model,
 ) -> AppResult<Option<Results>> {
-    if poll.binding && status_at(poll, Utc::now()) != PollStatus::Closed {
-        return Ok(None);
-    }
-    compute(db, poll).await.map(Some)
+    Ok(results_many(db, std::slice::from_ref(poll))
+        .await?
+        .remove(&poll.id))
+}
+
+/// [`results`] of many polls from one query (for loaders): a binding poll still open has none.
+pub async fn results_many(
+    db: &impl ConnectionTrait,
+    polls: &[pricing_poll::Model],
+) -> AppResult<HashMap<Uuid, Results>> {
+    let now = Utc::now();
+    let shown: Vec<&pricing_poll::Model> = polls
+        .iter()
+        .filter(|poll| !poll.binding || status_at(poll, now) == PollStatus::Closed)
+        .collect();
+    let ids: Vec<Uuid> = shown.iter().map(|poll| poll.id).collect();
+    let mut tallies = tallies(db, &ids).await?;
+    Ok(shown
+        .into_iter()
+        .map(|poll| {
+            let tally = tallies.remove(&poll.id).unwrap_or_default();
+            (poll.id, results_from(poll, tally))
+        })
+        .collect())
 }
 
 async fn compute(db: &impl ConnectionTrait, poll: &pricing_poll::Model) -> AppResult<Results> {
-    // One row per answer with its "price:ballots" pairs joined: a few rows to decode instead of
-    // one per price.
+    let tally = tallies(db, &[poll.id])
+        .await?
+        .remove(&poll.id)
+        .unwrap_or_default();
+    Ok(results_from(poll, tally))
+}
+
+/// Ballots per answer and price, per poll.
+type Tally = BTreeMap<String, BTreeMap<i64, i64>>;
+
+/// The aggregates of `poll_ids`: one row per poll and answer with its "price:ballots" pairs
+/// joined, so a few rows are decoded instead of one per price.
+async fn tallies(db: &impl ConnectionTrait, poll_ids: &[Uuid]) -> AppResult<HashMap<Uuid, Tally>> {
+    if poll_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
     let backend = db.get_database_backend();
     let joined = match backend {
         DatabaseBackend::Postgres => "string_agg(price || ':' || ballots, ',')",
         _ => "group_concat(price || ':' || ballots, ',')",
     };
+    let list: Vec<String> = (1..=poll_ids.len()).map(|i| format!("${i}")).collect();
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
             backend,
             placeholders(
                 backend,
                 &format!(
-                    "SELECT answer, {joined} AS pairs FROM pricing_tally \
-                     WHERE poll_id = $1 AND ballots <> 0 GROUP BY answer"
+                    "SELECT poll_id, answer, {joined} AS pairs FROM pricing_tally \
+                     WHERE poll_id IN ({}) AND ballots <> 0 GROUP BY poll_id, answer",
+                    list.join(", ")
                 ),
             ),
-            [poll.id.into()],
+            poll_ids
+                .iter()
+                .map(|id| (*id).into())
+                .collect::<Vec<sea_orm::Value>>(),
         ))
         .await?;
-    let mut by_answer: BTreeMap<String, BTreeMap<i64, i64>> = BTreeMap::new();
+    let mut tallies: HashMap<Uuid, Tally> = HashMap::new();
     for row in rows {
+        let poll_id: Uuid = row.try_get("", "poll_id")?;
         let answer: String = row.try_get("", "answer")?;
         let pairs: String = row.try_get("", "pairs")?;
-        let counts = by_answer.entry(answer).or_default();
+        let counts = tallies
+            .entry(poll_id)
+            .or_default()
+            .entry(answer)
+            .or_default();
         for pair in pairs.split(',') {
             let parsed = pair
                 .split_once(':')
@@ -383,6 +427,11 @@ async fn compute(db: &impl ConnectionTrait, poll: &pricing_poll::Model) -> AppRe
             counts.insert(price, ballots);
         }
     }
+    Ok(tallies)
+}
+
+/// A poll's results from its tally.
+fn results_from(poll: &pricing_poll::Model, mut by_answer: Tally) -> Results {
     let mut take = |answer: &str| by_answer.remove(answer).unwrap_or_default();
     let points = price_points(poll);
     let mut results = Results {
@@ -417,7 +466,7 @@ async fn compute(db: &impl ConnectionTrait, poll: &pricing_poll::Model) -> AppRe
             results.revenue_maximizing_price = best;
         }
     }
-    Ok(results)
+    results
 }
 
 /// Brings a binding poll up to date with the clock: its eligibility snapshot once it has

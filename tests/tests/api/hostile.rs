@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use canyu_tests::{PASSWORD, TestApp, assert_code};
 use serde_json::{Value, json};
 
-use crate::support::{auth, create_community, ok, submit};
+use crate::support::{auth, create_community, db_queries, ok, submit};
 
 /// `query{...F0} fragment F0 on QueryRoot{...F1 ...F1} … fragment F<n> on QueryRoot{__typename}`:
 /// 900 bytes at 22 levels, and 2^22 paths through its spreads.
@@ -244,15 +244,6 @@ async fn partner_text_that_a_spreadsheet_would_run_is_exported_as_text() {
     assert!(!record[column("amount")].starts_with('\''), "{record:?}");
 }
 
-/// `canyu_db_queries_total` from `/metrics`.
-async fn queries_so_far(app: &TestApp) -> u64 {
-    let (_, text) = app.get("/metrics").await;
-    text.lines()
-        .find_map(|line| line.strip_prefix("canyu_db_queries_total "))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no canyu_db_queries_total in {text}"))
-}
-
 #[tokio::test]
 async fn a_pull_nesting_pages_under_every_change_is_refused_before_it_runs() {
     let app = TestApp::spawn().await;
@@ -266,7 +257,7 @@ async fn a_pull_nesting_pages_under_every_change_is_refused_before_it_runs() {
     let greedy = pull(
         "comments(first: 100) { nodes { body } } author { suggestions(first: 100) { nodes { id } } }",
     );
-    let before = queries_so_far(&app).await;
+    let before = db_queries(&app).await;
     let body = app
         .graphql(
             &greedy,
@@ -276,8 +267,8 @@ async fn a_pull_nesting_pages_under_every_change_is_refused_before_it_runs() {
         .await;
     assert_code(&body, "QUERY_TOO_COMPLEX");
     assert_eq!(
-        queries_so_far(&app).await,
-        before + 1,
+        db_queries(&app).await,
+        before + 1.0,
         "nothing ran but reading the token's account"
     );
     // The same page of changes without pages inside each is an ordinary pull.

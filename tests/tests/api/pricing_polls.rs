@@ -2022,3 +2022,51 @@ async fn a_ballot_must_carry_the_part_of_its_method_and_only_valid_prices() {
     assert_eq!(app.count("pricing_ballot").await, 0);
     assert_eq!(app.count("pricing_tally").await, 0);
 }
+
+const COUNTED_POLLS: &str = "query($c: ID!) { pricingPolls(communityId: $c, first: 50) { nodes { id status viewerBallot { choice updatedAt } results { winningPrice choiceTally { votes } } } } }";
+
+/// The fewest queries (of three tries) listing the community's polls with ballots and results
+/// ran, and how many polls it listed.
+async fn queries_for_polls(app: &TestApp, viewer: &TestUser, community_id: &str) -> (f64, usize) {
+    let mut fewest = f64::MAX;
+    let mut listed = 0;
+    for _ in 0..3 {
+        let before = support::db_queries(app).await;
+        let body = app
+            .graphql(COUNTED_POLLS, json!({ "c": community_id }), auth(viewer))
+            .await;
+        let after = support::db_queries(app).await;
+        listed = ok(&body, "pricingPolls")["nodes"].as_array().unwrap().len();
+        fewest = fewest.min(after - before);
+    }
+    (fewest, listed)
+}
+
+#[tokio::test]
+async fn listing_polls_with_ballots_and_results_runs_as_many_queries_for_six_as_for_two() {
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("owner").await;
+    let brand = staff(&app, "brand").await;
+    let small = create_community(&app, &owner, "small", "PUBLIC").await;
+    let large = create_community(&app, &owner, "large", "PUBLIC").await;
+    let fan = app.sign_up("fan").await;
+    for (community, polls) in [(&small, 2), (&large, 6)] {
+        join(&app, &fan, community).await;
+        for _ in 0..polls {
+            let poll = create(
+                &app,
+                &brand,
+                &poll_input(community, "CHOICE", "USD", &["199", "249"]),
+            )
+            .await;
+            cast(&app, &fan, choice(poll["id"].as_str().unwrap(), "199")).await;
+        }
+    }
+    let (for_small, listed_small) = queries_for_polls(&app, &fan, &small).await;
+    let (for_large, listed_large) = queries_for_polls(&app, &fan, &large).await;
+    assert_eq!((listed_small, listed_large), (2, 6));
+    assert_eq!(
+        for_large, for_small,
+        "six polls ran {for_large} queries, two ran {for_small}"
+    );
+}

@@ -8,9 +8,9 @@ use canyu_tests::{TestApp, TestUser, assert_code};
 use serde_json::{Value, json};
 
 use crate::support::{
-    assert_counters_equal_vote_rows, auth, comment, create_community, execute, id_of, join,
-    mark_duplicate, member, new_id, node_ids, ok, read_suggestion, respond, set_status, staff,
-    submit, submit_with_body, try_vote, vote,
+    assert_counters_equal_vote_rows, auth, comment, create_community, db_queries, execute, id_of,
+    join, mark_duplicate, member, new_id, node_ids, ok, read_suggestion, respond, set_status,
+    staff, submit, submit_with_body, try_vote, vote,
 };
 
 const SUBMIT: &str = "mutation($input: SubmitSuggestionInput!) { submitSuggestion(input: $input) { id kind title body productLine status upvotes downvotes score commentCount viewerVote officialResponse { id } firstResponseAt resolvedAt duplicateOf { id } author { id handle } community { id } timeline { fromStatus toStatus } } }";
@@ -1205,23 +1205,7 @@ async fn full_text_search_matches_words_in_titles_and_bodies_and_takes_input_lit
     assert_eq!(app.count("suggestion").await, 3);
 }
 
-/// The sum of the `canyu_db_queries_total` series on /metrics.
-async fn db_queries(app: &TestApp) -> f64 {
-    let (status, text) = app.get("/metrics").await;
-    assert_eq!(status, 200);
-    let values: Vec<f64> = text
-        .lines()
-        .filter(|line| line.starts_with("canyu_db_queries_total"))
-        .map(|line| line.rsplit(' ').next().unwrap().parse().unwrap())
-        .collect();
-    assert!(
-        !values.is_empty(),
-        "no canyu_db_queries_total on /metrics:\n{text}"
-    );
-    values.iter().sum()
-}
-
-const COUNTED_LIST: &str = "query($c: ID) { suggestions(communityId: $c, sort: NEW, first: 60) { nodes { id author { handle } community { name } viewerVote commentCount officialResponse { body } timeline { toStatus actor { handle } } } } }";
+const COUNTED_LIST: &str = "query($c: ID) { suggestions(communityId: $c, sort: NEW, first: 60) { nodes { id author { handle } community { name } viewerVote commentCount officialResponse { body } timeline { toStatus actor { handle } } comments(first: 3) { nodes { body author { handle } } } } } }";
 
 /// The fewest queries (of three tries) one listing of the community ran, and how many
 /// suggestions it listed.

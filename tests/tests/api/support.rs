@@ -378,3 +378,19 @@ pub async fn next_data(socket: &mut Socket, operation_id: &str, field: &str) -> 
     assert!(message["payload"]["errors"].is_null(), "{message}");
     message["payload"]["data"][field].clone()
 }
+
+/// The sum of the `canyu_db_queries_total` series on /metrics.
+pub async fn db_queries(app: &TestApp) -> f64 {
+    let (status, text) = app.get("/metrics").await;
+    assert_eq!(status, 200);
+    let values: Vec<f64> = text
+        .lines()
+        .filter(|line| line.starts_with("canyu_db_queries_total"))
+        .map(|line| line.rsplit(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        !values.is_empty(),
+        "no canyu_db_queries_total on /metrics:\n{text}"
+    );
+    values.iter().sum()
+}
