@@ -121,25 +121,8 @@ impl Loader<Uuid> for SuggestionLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, suggestion::Model>, AppError> {
-        let rows = services::suggestions::find_many(&self.db, keys).await?;
-        let community_ids: Vec<Uuid> = rows.iter().map(|s| s.community_id).collect();
-        let communities = services::communities::find_many(&self.db, &community_ids).await?;
-        let private: Vec<Uuid> = match self.viewer.user_id() {
-            Some(user_id) => services::memberships::private_member_of(&self.db, user_id).await?,
-            None => Vec::new(),
-        };
-        let visible = |community_id: Uuid| {
-            self.viewer.is_staff()
-                || private.contains(&community_id)
-                || communities
-                    .iter()
-                    .any(|c| c.id == community_id && c.visibility == community::Visibility::Public)
-        };
-        Ok(rows
-            .into_iter()
-            .filter(|s| visible(s.community_id))
-            .map(|s| (s.id, s))
-            .collect())
+        let rows = services::suggestions::find_visible(&self.db, &self.viewer, keys).await?;
+        Ok(rows.into_iter().map(|s| (s.id, s)).collect())
     }
 }
 

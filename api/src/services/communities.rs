@@ -7,16 +7,16 @@ use chrono::Utc;
 use entity::community::{self, Visibility};
 use entity::membership::{self, CommunityRole, MembershipStatus};
 use futures_util::TryFutureExt;
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Set,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use super::idempotency::{Created, create_once};
 use super::input::{escape_like, line, text};
-use super::memberships::{find_membership, private_member_of, require_moderator};
+use super::memberships::require_moderator;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{Page, PageRequest};
@@ -142,10 +142,11 @@ pub async fn find(
     viewer: &Viewer,
     id: Uuid,
 ) -> AppResult<Option<community::Model>> {
-    let Some(found) = community::Entity::find_by_id(id).one(db).await? else {
-        return Ok(None);
-    };
-    Ok(can_see(db, viewer, &found).await?.then_some(found))
+    let mut query = community::Entity::find_by_id(id);
+    if let Some(visible) = visible_condition(db, viewer, community::Column::Id) {
+        query = query.filter(visible);
+    }
+    Ok(query.one(db).await?)
 }
 
 /// The community with `slug` as `viewer` may see it.
@@ -154,14 +155,12 @@ pub async fn find_by_slug(
     viewer: &Viewer,
     slug: &str,
 ) -> AppResult<Option<community::Model>> {
-    let Some(found) = community::Entity::find()
-        .filter(community::Column::Slug.eq(slug.trim().to_lowercase()))
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    Ok(can_see(db, viewer, &found).await?.then_some(found))
+    let mut query =
+        community::Entity::find().filter(community::Column::Slug.eq(slug.trim().to_lowercase()));
+    if let Some(visible) = visible_condition(db, viewer, community::Column::Id) {
+        query = query.filter(visible);
+    }
+    Ok(query.one(db).await?)
 }
 
 /// The community with `id`, or NOT_FOUND when it is missing or hidden from `viewer`.
@@ -175,45 +174,51 @@ pub async fn require_visible(
         .ok_or_else(|| AppError::not_found("community"))
 }
 
-/// Whether `viewer` may see `community`.
-pub async fn can_see(
-    db: &impl ConnectionTrait,
+/// The visibility rule, written once: `column` (SQL text naming a community id) is a community
+/// `viewer` may see — a PUBLIC one, or one they are an ACTIVE member of; STAFF and ADMIN see
+/// all (`None`: no condition). Values are bound through `bind`, which returns each one's
+/// placeholder. Every read that hides communities uses it: the listing and search as text, the
+/// rest through [`visible_condition`].
+pub fn visible_sql(
     viewer: &Viewer,
-    community: &community::Model,
-) -> AppResult<bool> {
-    if community.visibility == Visibility::Public || viewer.is_staff() {
-        return Ok(true);
+    column: &str,
+    bind: &mut dyn FnMut(sea_orm::Value) -> String,
+) -> Option<String> {
+    if viewer.is_staff() {
+        return None;
     }
-    let Some(user_id) = viewer.user_id() else {
-        return Ok(false);
-    };
-    Ok(find_membership(db, community.id, user_id)
-        .await?
-        .is_some_and(|m| m.status == MembershipStatus::Active))
+    let public = bind(Visibility::Public.to_value().into());
+    let mut sql = format!("{column} IN (SELECT id FROM community WHERE visibility = {public})");
+    if let Some(user_id) = viewer.user_id() {
+        let user = bind(user_id.into());
+        let active = bind(MembershipStatus::Active.to_value().into());
+        sql = format!(
+            "({sql} OR {column} IN (SELECT community_id FROM membership \
+             WHERE user_id = {user} AND status = {active}))"
+        );
+    }
+    Some(sql)
 }
 
-/// A filter on a community-id column that keeps only communities `viewer` may see.
-pub async fn visible_condition(
+/// [`visible_sql`] as a filter on an entity's community-id `column`.
+pub fn visible_condition(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
-    community_column: impl ColumnTrait,
-) -> AppResult<Option<Condition>> {
-    if viewer.is_staff() {
-        return Ok(None);
-    }
-    let public = community::Entity::find()
-        .select_only()
-        .column(community::Column::Id)
-        .filter(community::Column::Visibility.eq(Visibility::Public))
-        .into_query();
-    let mut condition = Condition::any().add(community_column.in_subquery(public));
-    if let Some(user_id) = viewer.user_id() {
-        let mine = private_member_of(db, user_id).await?;
-        if !mine.is_empty() {
-            condition = condition.add(community_column.is_in(mine));
+    column: impl ColumnTrait,
+) -> Option<SimpleExpr> {
+    let postgres = db.get_database_backend() == DatabaseBackend::Postgres;
+    let column = format!("\"{}\".\"{}\"", column.entity_name().to_string(), column.as_str());
+    let mut values = Vec::new();
+    let sql = visible_sql(viewer, &column, &mut |value| {
+        values.push(value);
+        // sea-query numbers `$n` on Postgres and takes `?` in order on SQLite.
+        if postgres {
+            format!("${}", values.len())
+        } else {
+            "?".to_string()
         }
-    }
-    Ok(Some(condition))
+    })?;
+    Some(Expr::cust_with_values(sql, values))
 }
 
 /// Communities `viewer` may see, oldest first; `search` matches name or slug literally.
@@ -224,8 +229,8 @@ pub async fn list(
     page: PageRequest,
 ) -> AppResult<Page<community::Model>> {
     let mut query = community::Entity::find().order_by_asc(community::Column::Id);
-    if let Some(condition) = visible_condition(&state.db, viewer, community::Column::Id).await? {
-        query = query.filter(condition);
+    if let Some(visible) = visible_condition(&state.db, viewer, community::Column::Id) {
+        query = query.filter(visible);
     }
     if let Some(search) = search
         .map(|s| s.trim().to_lowercase())

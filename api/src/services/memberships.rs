@@ -220,16 +220,6 @@ pub async fn memberships_of(
         .await?)
 }
 
-/// The ids of the PRIVATE communities `user_id` is an ACTIVE member of.
-pub async fn private_member_of(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<Vec<Uuid>> {
-    let rows = membership::Entity::find()
-        .filter(membership::Column::UserId.eq(user_id))
-        .filter(membership::Column::Status.eq(MembershipStatus::Active))
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(|m| m.community_id).collect())
-}
-
 /// The caller as an ACTIVE member of `community` — posting, commenting and voting need it.
 /// A signed-in non-member of a PUBLIC community is FORBIDDEN.
 pub async fn require_member(

@@ -278,17 +278,15 @@ pub async fn find(
     viewer: &Viewer,
     poll_id: Uuid,
 ) -> AppResult<Option<pricing_poll::Model>> {
-    // The poll and its community in one query.
-    let Some((poll, Some(community))) = pricing_poll::Entity::find_by_id(poll_id)
-        .find_also_related(community::Entity)
-        .one(&state.db)
-        .await?
-    else {
+    let mut query = pricing_poll::Entity::find_by_id(poll_id);
+    if let Some(visible) =
+        communities::visible_condition(&state.db, viewer, pricing_poll::Column::CommunityId)
+    {
+        query = query.filter(visible);
+    }
+    let Some(poll) = query.one(&state.db).await? else {
         return Ok(None);
     };
-    if !communities::can_see(&state.db, viewer, &community).await? {
-        return Ok(None);
-    }
     Ok(Some(settle(state, poll).await?))
 }
 

@@ -119,17 +119,8 @@ pub async fn list(
     if let Some(community_id) = filter.community_id {
         conditions.push(format!("s.community_id = {}", bind(community_id.into())));
     }
-    if !viewer.is_staff() {
-        let mut visible =
-            vec!["s.community_id IN (SELECT id FROM community WHERE visibility = 'PUBLIC')".into()];
-        if let Some(user_id) = viewer.user_id() {
-            visible.push(format!(
-                "s.community_id IN (SELECT community_id FROM membership \
-                 WHERE user_id = {} AND status = 'ACTIVE')",
-                bind(user_id.into())
-            ));
-        }
-        conditions.push(format!("({})", visible.join(" OR ")));
+    if let Some(visible) = communities::visible_sql(viewer, "s.community_id", &mut bind) {
+        conditions.push(visible);
     }
     if let Some(author_id) = filter.author_id {
         conditions.push(format!("s.author_id = {}", bind(author_id.into())));

@@ -258,16 +258,13 @@ pub async fn find(
     viewer: &Viewer,
     id: Uuid,
 ) -> AppResult<Option<suggestion::Model>> {
-    let Some(found) = suggestion::Entity::find_by_id(id)
-        .filter(suggestion::Column::DeletedAt.is_null())
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    Ok(communities::find(db, viewer, found.community_id)
-        .await?
-        .map(|_| found))
+    let mut query = suggestion::Entity::find_by_id(id).filter(suggestion::Column::DeletedAt.is_null());
+    if let Some(visible) =
+        communities::visible_condition(db, viewer, suggestion::Column::CommunityId)
+    {
+        query = query.filter(visible);
+    }
+    Ok(query.one(db).await?)
 }
 
 /// The suggestion with `id`, or NOT_FOUND when missing, deleted or hidden.
@@ -291,6 +288,23 @@ pub async fn find_many(
         .filter(suggestion::Column::DeletedAt.is_null())
         .all(db)
         .await?)
+}
+
+/// The suggestions of `ids` that `viewer` may see (not deleted, community visible), for loaders.
+pub async fn find_visible(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    ids: &[Uuid],
+) -> AppResult<Vec<suggestion::Model>> {
+    let mut query = suggestion::Entity::find()
+        .filter(suggestion::Column::Id.is_in(ids.iter().copied()))
+        .filter(suggestion::Column::DeletedAt.is_null());
+    if let Some(visible) =
+        communities::visible_condition(db, viewer, suggestion::Column::CommunityId)
+    {
+        query = query.filter(visible);
+    }
+    Ok(query.all(db).await?)
 }
 
 /// Locks the suggestion row for this transaction and checks `viewer` may see it.

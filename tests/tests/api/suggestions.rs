@@ -1259,8 +1259,11 @@ async fn listing_60_suggestions_runs_as_many_queries_as_listing_5() {
     assert_eq!(listed_small, 5);
     assert_eq!(listed_large, 60);
     assert!(for_small > 0.0, "the counter counts the listing's queries");
-    assert_eq!(
-        for_large, for_small,
+    // One loader reached from two levels (authors of suggestions, of timeline entries and of
+    // comments are all users) may batch its keys once or twice, as timing has it; a query per
+    // row would add one for each of the 55 extra suggestions.
+    assert!(
+        for_large <= for_small + 2.0,
         "listing 60 suggestions ran {for_large} queries, listing 5 ran {for_small}"
     );
 }
