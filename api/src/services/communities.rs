@@ -207,7 +207,7 @@ pub fn visible_condition(
     column: impl ColumnTrait,
 ) -> Option<SimpleExpr> {
     let postgres = db.get_database_backend() == DatabaseBackend::Postgres;
-    let column = format!("\"{}\".\"{}\"", column.entity_name().to_string(), column.as_str());
+    let column = format!("\"{}\".\"{}\"", column.entity_name(), column.as_str());
     let mut values = Vec::new();
     let sql = visible_sql(viewer, &column, &mut |value| {
         values.push(value);
