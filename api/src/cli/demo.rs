@@ -118,8 +118,16 @@ const COMMENTS: &[&str] = &[
     "Agree, and the same goes for the tablet.",
 ];
 
-/// Seeds the demo into an empty database; refuses when it was seeded before.
+/// Seeds the demo into an empty database; refuses when it was seeded before, and in
+/// production (every demo account shares one published password).
 pub async fn seed(state: &AppState, size: DemoSize) -> AppResult<DemoReport> {
+    if !state.config.is_development() {
+        return Err(AppError::Forbidden(
+            "seed-demo refuses to run with CANYU_ENV=production: its accounts share a published \
+             password"
+                .into(),
+        ));
+    }
     let db = &state.db;
     if community::Entity::find()
         .filter(community::Column::Slug.eq(COMMUNITIES[0].0))

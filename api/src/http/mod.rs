@@ -88,6 +88,39 @@ where
     }
 }
 
+/// The span every request is logged under: method, route, path and request id — never the
+/// query string, which may carry a GraphQL document with a password in it (a refused
+/// `GET /graphql?query=mutation{logIn…}` included).
+struct RequestSpan;
+
+impl tracing_actix_web::RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &ServiceRequest) -> tracing::Span {
+        let request_id = request
+            .extensions()
+            .get::<tracing_actix_web::RequestId>()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %request.method(),
+            http.route = %request.match_pattern().unwrap_or_default(),
+            http.target = %request.path(),
+            http.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+            exception.message = tracing::field::Empty,
+            exception.details = tracing::field::Empty,
+            request_id = %request_id,
+        )
+    }
+
+    fn on_request_end<B: actix_web::body::MessageBody>(
+        span: tracing::Span,
+        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
+    ) {
+        tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}
+
 fn serve(listener: TcpListener, state: AppState, schema: AppSchema) -> std::io::Result<Server> {
     let state = web::Data::new(state);
     let schema = web::Data::new(schema);
@@ -96,7 +129,7 @@ fn serve(listener: TcpListener, state: AppState, schema: AppSchema) -> std::io::
         App::new()
             .wrap(cors(&state.config.cors_allowed_origins))
             .wrap_fn(echo_request_id)
-            .wrap(tracing_actix_web::TracingLogger::default())
+            .wrap(tracing_actix_web::TracingLogger::<RequestSpan>::new())
             .app_data(state.clone())
             .app_data(sockets.clone())
             .app_data(schema.clone())

@@ -258,7 +258,8 @@ pub async fn find(
     viewer: &Viewer,
     id: Uuid,
 ) -> AppResult<Option<suggestion::Model>> {
-    let mut query = suggestion::Entity::find_by_id(id).filter(suggestion::Column::DeletedAt.is_null());
+    let mut query =
+        suggestion::Entity::find_by_id(id).filter(suggestion::Column::DeletedAt.is_null());
     if let Some(visible) =
         communities::visible_condition(db, viewer, suggestion::Column::CommunityId)
     {

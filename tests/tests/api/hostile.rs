@@ -281,3 +281,61 @@ async fn a_pull_nesting_pages_under_every_change_is_refused_before_it_runs() {
         .await;
     ok(&body, "pull");
 }
+
+#[tokio::test]
+async fn seed_demo_refuses_a_production_database() {
+    let app = TestApp::spawn_with(&[("CANYU_ENV", "production")]).await;
+    let refused = canyu::cli::demo::seed(&app.state, canyu::cli::demo::DemoSize::default()).await;
+    assert_eq!(refused.unwrap_err().code(), "FORBIDDEN");
+    assert_eq!(app.count("user").await, 0, "no demo account was made");
+}
+
+#[tokio::test]
+async fn a_banned_user_loses_every_way_in_at_once() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("admin").await;
+    let community = create_community(&app, &admin, "phones", "PUBLIC").await;
+    let troll = crate::support::member(&app, "troll", &community).await;
+    let body = app
+        .graphql(
+            "mutation($id: ID!) { setUserBanned(userId: $id, banned: true) { id } }",
+            json!({ "id": troll.id }),
+            auth(&admin),
+        )
+        .await;
+    ok(&body, "setUserBanned");
+    // The token in hand, the refresh token and the password all stop working.
+    let posting = app
+        .graphql(
+            "mutation($c: ID!) { submitSuggestion(input: { communityId: $c, kind: IDEA, title: \"Still here\", body: \"\" }) { id } }",
+            json!({ "c": community }),
+            auth(&troll),
+        )
+        .await;
+    assert_code(&posting, "UNAUTHENTICATED");
+    let pulled = app
+        .graphql(
+            "query($g: ID!) { pull(input: { clientGroupId: $g, protocolVersion: 1, schemaVersion: 2 }) { cursor } }",
+            json!({ "g": crate::support::new_id() }),
+            auth(&troll),
+        )
+        .await;
+    assert_code(&pulled, "UNAUTHENTICATED");
+    let refreshed = app
+        .graphql(
+            "mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken } }",
+            json!({ "t": troll.refresh_token }),
+            None,
+        )
+        .await;
+    assert_code(&refreshed, "UNAUTHENTICATED");
+    let logged_in = app
+        .graphql(
+            "mutation { logIn(input: { handle: \"troll\", password: \"correct horse battery\" }) { accessToken } }",
+            json!({}),
+            None,
+        )
+        .await;
+    assert_code(&logged_in, "FORBIDDEN");
+    assert_eq!(app.count("suggestion").await, 0);
+}
