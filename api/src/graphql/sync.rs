@@ -1,4 +1,4 @@
-//! Offline sync in GraphQL: `push`, `pull` and the `syncPoke` subscription (see SYNC.md).
+//! Offline sync in GraphQL: `push`, `pull` and the `syncPoke` subscription (see `docs/sync.md`).
 //! Changes carry the rows as they are now; shared rows reuse the API's types, private ones
 //! (votes, ballots, memberships) and comments come as flat synced rows.
 

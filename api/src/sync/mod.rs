@@ -1,11 +1,12 @@
-//! Offline-first sync, as `shared/SYNC.md` specifies: devices `push` queued named mutations
+//! Offline-first sync, as `docs/sync.md` describes: devices `push` queued named mutations
 //! (applied at most once, through the same services as the GraphQL mutations) and `pull` what
 //! changed in the scopes they may see, in commit order.
 //!
 //! - [`writer`]: `SyncWriter`, the one path from every service write to the change index;
 //!   takes the commit-ordered `seq` last.
 //! - [`scopes`]: who sees what.
-//! - [`push`] and [`pull`]: the two entry points; [`cursor`]: signed pull cursors.
+//! - [`push`] and [`pull`]: the two entry points; [`mutations`]: what each pushed name runs;
+//!   [`cursor`]: signed pull cursors.
 //! - [`compact`]: purges old tombstones and moves the horizon.
 
 pub mod cursor;
