@@ -70,7 +70,7 @@ pub struct RateLimiter {
 }
 
 enum Store {
-    Memory(Mutex<HashMap<(Limit, String), (i64, u32)>>),
+    Memory(Mutex<Windows>),
     Database(DatabaseConnection),
 }
 
@@ -102,8 +102,7 @@ impl RateLimiter {
     /// the limit. The requests count even when refused, so hammering does not reopen the window.
     pub async fn charge(&self, limit: Limit, key: &str, n: u32) -> AppResult<()> {
         let max = self.limits.get(&limit).copied().unwrap_or(u32::MAX);
-        let now = Utc::now().timestamp();
-        let window = now - now.rem_euclid(self.window_secs);
+        let (now, window) = self.now();
         let count = self.add(limit, key, window, i64::from(n)).await?;
         if count > i64::from(max) {
             return Err(AppError::rate_limited(
@@ -125,13 +124,10 @@ impl RateLimiter {
 
     /// Forgets windows that have ended; returns how many.
     pub async fn purge(&self) -> AppResult<u64> {
-        let now = Utc::now().timestamp();
-        let current = now - now.rem_euclid(self.window_secs);
+        let (_, current) = self.now();
         match &self.store {
             Store::Memory(windows) => {
-                let mut windows = windows
-                    .lock()
-                    .map_err(|_| AppError::internal("rate-limit table poisoned"))?;
+                let mut windows = lock(windows)?;
                 let before = windows.len();
                 windows.retain(|_, (window, _)| *window >= current);
                 Ok((before - windows.len()) as u64)
@@ -151,6 +147,12 @@ impl RateLimiter {
         }
     }
 
+    /// Now and the start of the window it is in, in Unix seconds.
+    fn now(&self) -> (i64, i64) {
+        let now = Utc::now().timestamp();
+        (now, now - now.rem_euclid(self.window_secs))
+    }
+
     /// Adds `delta` to the window's count; returns the new count.
     async fn add(&self, limit: Limit, key: &str, window: i64, delta: i64) -> AppResult<i64> {
         // Keys come from callers (handles, addresses): stored as their digest, so any text — a
@@ -158,9 +160,7 @@ impl RateLimiter {
         let key = crate::auth::secrets::digest(key);
         match &self.store {
             Store::Memory(windows) => {
-                let mut windows = windows
-                    .lock()
-                    .map_err(|_| AppError::internal("rate-limit table poisoned"))?;
+                let mut windows = lock(windows)?;
                 let entry = windows.entry((limit, key)).or_insert((window, 0));
                 if entry.0 != window {
                     *entry = (window, 0);
@@ -195,6 +195,14 @@ impl RateLimiter {
             }
         }
     }
+}
+
+type Windows = HashMap<(Limit, String), (i64, u32)>;
+
+fn lock(windows: &Mutex<Windows>) -> AppResult<std::sync::MutexGuard<'_, Windows>> {
+    windows
+        .lock()
+        .map_err(|_| AppError::internal("rate-limit table poisoned"))
 }
 
 /// The client address of a request: the last entry of `trusted_header` when one is configured

@@ -325,14 +325,9 @@ async fn cors_allows_only_configured_origins() {
 }
 
 async fn ws_connect(app: &TestApp) -> Socket {
-    let mut request = format!("ws://127.0.0.1:{}/graphql/ws", app.port)
-        .into_client_request()
+    let (socket, response) = tokio_tungstenite::connect_async(support::ws_request(app))
+        .await
         .unwrap();
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
     assert_eq!(
         response
             .headers()

@@ -305,8 +305,8 @@ pub type Socket =
 /// How long a test waits for a message that should come.
 pub const WAIT: Duration = Duration::from_secs(10);
 
-/// Opens `/graphql/ws` on `app` and signs in as `user` with `connection_init`.
-pub async fn connect(app: &TestApp, user: &TestUser) -> Socket {
+/// The upgrade request for `/graphql/ws` on `app`, asking for `graphql-transport-ws`.
+pub fn ws_request(app: &TestApp) -> tokio_tungstenite::tungstenite::handshake::client::Request {
     let mut request = format!("ws://127.0.0.1:{}/graphql/ws", app.port)
         .into_client_request()
         .unwrap();
@@ -314,7 +314,20 @@ pub async fn connect(app: &TestApp, user: &TestUser) -> Socket {
         "sec-websocket-protocol",
         "graphql-transport-ws".parse().unwrap(),
     );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    request
+}
+
+/// Opens `/graphql/ws` on `app`; nothing is sent yet.
+pub async fn open(app: &TestApp) -> Socket {
+    tokio_tungstenite::connect_async(ws_request(app))
+        .await
+        .unwrap()
+        .0
+}
+
+/// Opens `/graphql/ws` on `app` and signs in as `user` with `connection_init`.
+pub async fn connect(app: &TestApp, user: &TestUser) -> Socket {
+    let mut socket = open(app).await;
     send(
         &mut socket,
         json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", user.access_token) } }),

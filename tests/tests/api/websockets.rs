@@ -9,28 +9,15 @@ use canyu_tests::{PASSWORD, TestApp, TestUser};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 
 use crate::support::{
-    self, Socket, auth, connect, create_community, member, new_id, ok, send, submit,
+    self, Socket, auth, connect, create_community, member, new_id, ok, open, send, submit,
 };
 
 const UPDATED: &str =
     "subscription($id: ID!) { suggestionUpdated(suggestionId: $id) { id score } }";
-
-/// Opens `/graphql/ws` with the subprotocol and nothing sent yet.
-async fn open(app: &TestApp) -> Socket {
-    let mut request = format!("ws://127.0.0.1:{}/graphql/ws", app.port)
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    tokio_tungstenite::connect_async(request).await.unwrap().0
-}
 
 /// Waits for the socket to close; returns its close code and reason. Anything else that
 /// arrives first (pokes, updates) is skipped.
