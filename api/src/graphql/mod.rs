@@ -359,6 +359,42 @@ mod tests {
         }
     }
 
+    #[test]
+    fn an_error_a_resolver_left_without_a_code_is_internal_not_the_callers_fault() {
+        use async_graphql::{PathSegment, Pos, ServerError};
+        let at_field = |message: &str| {
+            let mut error = ServerError::new(message, Some(Pos::default()));
+            error.path = vec![PathSegment::Field("viewer".into())];
+            error
+        };
+        let response = Response::from_errors(vec![
+            at_field("connection reset by peer"),
+            at_field("Failed to parse \"Int\": out of range"),
+            ServerError::new("Unknown field \"x\" on type \"QueryRoot\".", None),
+            ServerError::new("Query is too complex.", None),
+        ]);
+        let codes: Vec<String> = with_codes(response)
+            .errors
+            .iter()
+            .map(|e| {
+                e.extensions
+                    .as_ref()
+                    .and_then(|x| x.get("code"))
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                "\"INTERNAL\"",
+                "\"BAD_USER_INPUT\"",
+                "\"BAD_USER_INPUT\"",
+                "\"QUERY_TOO_COMPLEX\""
+            ]
+        );
+    }
+
     #[tokio::test]
     async fn a_panic_in_a_resolver_is_an_internal_error_not_a_dropped_request() {
         let url = "sqlite::memory:";
