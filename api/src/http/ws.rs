@@ -22,6 +22,7 @@ use async_graphql::{Request, Response};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -214,6 +215,9 @@ impl Socket {
                     }
                 }
                 event = events.recv() => {
+                    if matches!(event, Err(RecvError::Closed)) {
+                        break None;
+                    }
                     // A change to the account (role, ban, password, log-out) is checked at once.
                     let mine = match (&event, signed.as_ref().map(|s| &s.viewer)) {
                         (Ok(Event::Sync(Scope::User(id))), Some(Viewer::User(user))) => *id == user.id,
