@@ -87,7 +87,9 @@ pub struct Config {
     /// client address (e.g. `X-Forwarded-For`; its last entry is used). Default none: the
     /// socket's peer address.
     pub trusted_proxy_header: Option<String>,
-    /// `PASSWORD_HASH_CONCURRENCY` — Argon2 hashes computed at once; default: the number of cores.
+    /// `PASSWORD_HASH_CONCURRENCY` — Argon2 hashes computed at once (each holds 19 MiB); default:
+    /// half the cores, at least one, so a log-in flood leaves the other half to every other
+    /// request.
     pub password_hash_concurrency: usize,
     /// `PASSWORD_HASH_QUEUE` — hashes that may wait for a hashing thread; beyond, RATE_LIMITED at
     /// once; default 16.
@@ -189,7 +191,12 @@ impl Config {
             rate_mutations: number(&get, "RATE_LIMIT_MUTATIONS", 120, 1)?,
             rate_token_requests: number(&get, "RATE_LIMIT_TOKEN_REQUESTS", 30, 1)?,
             trusted_proxy_header: get("TRUSTED_PROXY_HEADER").map(|h| h.trim().to_string()),
-            password_hash_concurrency: number(&get, "PASSWORD_HASH_CONCURRENCY", cores, 1)?,
+            password_hash_concurrency: number(
+                &get,
+                "PASSWORD_HASH_CONCURRENCY",
+                (cores / 2).max(1),
+                1,
+            )?,
             password_hash_queue: number(&get, "PASSWORD_HASH_QUEUE", 16, 0)?,
             sync_tombstone_horizon: secs("SYNC_TOMBSTONE_HORIZON_SECS", 90 * 24 * 3600)?,
         })

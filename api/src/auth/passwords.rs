@@ -1,8 +1,9 @@
 //! Password hashing: Argon2id (m = 19 MiB, t = 2, p = 1) as PHC strings.
 //!
-//! A fixed set of hashing threads does every computation, each reusing one block of Argon2
-//! memory for its whole life: a flood of log-ins holds no more memory than one hash per thread,
-//! and nothing is freed and allocated again (the allocator would keep what was freed). Work
+//! A fixed set of hashing threads (by default half the cores) does every computation, each
+//! reusing one block of Argon2 memory, made at its first job, for its whole life: a flood of
+//! log-ins holds no more memory than one hash per thread, and nothing is freed and allocated
+//! again (the allocator would keep what was freed). Work
 //! waits in a bounded queue; when the queue is full the caller gets RATE_LIMITED at once rather
 //! than a place in an ever longer line. Verifying against an unknown user uses a dummy hash, so
 //! an unknown handle costs the same as a wrong password. Every computation is counted in
@@ -12,7 +13,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::phc::{Output, ParamsString, Salt};
-use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher, Version};
 use prometheus::IntCounter;
 use tokio::sync::oneshot;
 
@@ -65,8 +66,12 @@ impl PasswordHasherPool {
                 .spawn(move || work(&receiver, &hashes))
                 .map_err(AppError::internal)?;
         }
-        let mut memory = vec![Block::default(); params()?.block_count()];
-        let dummy_hash = hash_with(&mut memory, super::secrets::generate().as_bytes())?;
+        // The dummy hash's memory is the caller's, freed at once: made with the crate's own
+        // hasher, it verifies like any stored hash.
+        let dummy_hash = Argon2::new(Algorithm::Argon2id, Version::V0x13, params()?)
+            .hash_password(super::secrets::generate().as_bytes())
+            .map_err(AppError::internal)?
+            .to_string();
         Ok(PasswordHasherPool {
             queue: sender,
             dummy_hash: Arc::new(dummy_hash),
@@ -111,12 +116,13 @@ impl PasswordHasherPool {
     }
 }
 
-/// A hashing thread: one block of Argon2 memory, reused for every job until the pool is gone.
+/// A hashing thread: one block of Argon2 memory, made at its first job and reused for every
+/// later one until the pool is gone (an idle server holds none).
 fn work(jobs: &Mutex<Receiver<Job>>, hashes: &IntCounter) {
     let Ok(params) = params() else {
         return;
     };
-    let mut memory = vec![Block::default(); params.block_count()];
+    let mut memory: Vec<Block> = Vec::new();
     loop {
         let next = match jobs.lock() {
             Ok(receiver) => receiver.recv(),
@@ -125,6 +131,9 @@ fn work(jobs: &Mutex<Receiver<Job>>, hashes: &IntCounter) {
         let Ok(job) = next else {
             return;
         };
+        if memory.is_empty() {
+            memory = vec![Block::default(); params.block_count()];
+        }
         hashes.inc();
         let answer = match job.task {
             Task::Hash(password) => hash_with(&mut memory, password.as_bytes()).map(Answer::Hashed),

@@ -52,6 +52,27 @@ pub fn to_minor(amount: Decimal, digits: u32) -> Option<i64> {
     (minor.checked_abs()? <= MAX_AMOUNT_MINOR).then_some(minor)
 }
 
+/// [`to_minor`] for input in `field`, with a message saying which rule `amount` broke: too
+/// many decimals for the currency, or beyond the largest amount.
+pub fn input_minor(field: &str, amount: Decimal, digits: u32) -> AppResult<i64> {
+    to_minor(amount, digits).ok_or_else(|| {
+        if amount.normalize().scale() > digits {
+            AppError::bad_input(
+                field,
+                format!("{field} may have at most {digits} decimals in this currency"),
+            )
+        } else {
+            AppError::bad_input(
+                field,
+                format!(
+                    "{field} is beyond the largest amount, {}",
+                    from_minor(MAX_AMOUNT_MINOR, digits)
+                ),
+            )
+        }
+    })
+}
+
 /// Minor units back to a decimal amount, with exactly `digits` decimals.
 pub fn from_minor(minor: i64, digits: u32) -> Decimal {
     Decimal::new(minor, digits)

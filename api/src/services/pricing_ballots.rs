@@ -15,7 +15,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::memberships;
-use super::money::to_minor;
+use super::money::input_minor;
 use super::pricing_math;
 use super::pricing_polls::{
     PollStatus, digits_of, lock_visible, price_points, status_at, take_eligibility,
@@ -172,12 +172,11 @@ fn validate_ballot(poll: &pricing_poll::Model, input: BallotInput) -> AppResult<
     let digits = digits_of(poll);
     let points = price_points(poll);
     let price = |field: &str, value: Decimal| {
-        to_minor(value, digits).filter(|v| *v > 0).ok_or_else(|| {
-            AppError::bad_input(
-                field,
-                format!("prices must be positive with at most {digits} decimals"),
-            )
-        })
+        let minor = input_minor(field, value, digits)?;
+        if minor <= 0 {
+            return Err(AppError::bad_input(field, "prices must be positive"));
+        }
+        Ok(minor)
     };
     let mut ballot = Ballot {
         choice: None,

@@ -24,7 +24,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::idempotency::{Created, create_once};
-use super::money::{self, minor_digits, to_minor};
+use super::money::{self, input_minor, minor_digits};
 use super::pricing_ballots::{CHEAP, CHOICE, EXPENSIVE, GG_HIGHEST, TOO_CHEAP, TOO_EXPENSIVE};
 use super::pricing_math::{self, VwTally};
 use super::{communities, input};
@@ -228,12 +228,13 @@ fn validate_points(points: &[Decimal], digits: u32) -> AppResult<Vec<i64>> {
     }
     let mut minor = Vec::with_capacity(points.len());
     for point in points {
-        let value = to_minor(*point, digits).filter(|v| *v > 0).ok_or_else(|| {
-            AppError::bad_input(
+        let value = input_minor("pricePoints", *point, digits)?;
+        if value <= 0 {
+            return Err(AppError::bad_input(
                 "pricePoints",
-                format!("price points must be positive with at most {digits} decimals"),
-            )
-        })?;
+                "price points must be positive",
+            ));
+        }
         minor.push(value);
     }
     minor.sort_unstable();

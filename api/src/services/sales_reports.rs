@@ -46,18 +46,7 @@ pub async fn report(
     let external_id = input::line("externalId", &input.external_id, 1, 200)?;
     let product_line = input::line("productLine", &input.product_line, 1, 100)?;
     let (currency, digits) = money::currency("currency", &input.currency)?;
-    let net_sales_minor = money::to_minor(input.net_sales, digits).ok_or_else(|| {
-        AppError::bad_input(
-            "netSales",
-            format!("netSales must have at most {digits} decimals in {currency}"),
-        )
-    })?;
-    if net_sales_minor.abs() > dividend_math::MAX_NET_MINOR {
-        return Err(AppError::bad_input(
-            "netSales",
-            "netSales is beyond the largest amount one report may carry",
-        ));
-    }
+    let net_sales_minor = money::input_minor("netSales", input.net_sales, digits)?;
     let period_start = input.period_start.trunc_subsecs(6);
     let period_end = input.period_end.trunc_subsecs(6);
     if period_end <= period_start {
