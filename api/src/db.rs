@@ -1,8 +1,10 @@
 //! Database connection and transactions, for SQLite and Postgres alike.
 //!
-//! The backend is chosen by the URL scheme alone. SQLite runs in WAL mode with foreign keys on
-//! and a busy timeout, and every write transaction takes the write lock at `BEGIN IMMEDIATE`,
-//! so concurrent writers queue instead of failing with "database is locked".
+//! The backend is chosen by the URL scheme alone. SQLite runs in WAL mode with foreign keys on,
+//! `synchronous=FULL` (an acknowledged commit survives a power cut) and a busy timeout, and
+//! every write transaction takes the write lock at `BEGIN IMMEDIATE`, so concurrent writers
+//! queue instead of failing with "database is locked". On Postgres requests wait at most 800 ms
+//! for a connection, so while the database is down they answer UNAVAILABLE fast.
 
 use std::time::Duration;
 
@@ -15,6 +17,11 @@ use sea_orm::{
 
 /// How long a SQLite writer waits for the write lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a request waits for a Postgres connection (pooled or new) before it is UNAVAILABLE:
+/// short, so that while the database is down requests fail fast instead of queueing.
+const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(800);
+/// The same for SQLite, where the wait is only ever for other writers to finish.
+const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Opens a pool for `url` with `max_connections`. On Postgres every statement is stopped after
 /// `statement_timeout` when one is given (the request time limit's backstop in the database).
@@ -24,15 +31,22 @@ pub async fn connect(
     statement_timeout: Option<Duration>,
 ) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_string());
+    let wait = if url.starts_with("sqlite:") {
+        SQLITE_ACQUIRE_TIMEOUT
+    } else {
+        POSTGRES_ACQUIRE_TIMEOUT
+    };
     options
         .max_connections(max_connections)
         .min_connections(1)
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(10))
+        .connect_timeout(wait)
+        .acquire_timeout(wait)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
+                // A commit is on disk before it is acknowledged: a power cut after a vote was
+                // answered must not lose it (nor a sync seq a device has seen).
+                .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
         });
@@ -43,9 +57,23 @@ pub async fn connect(
     Database::connect(options).await
 }
 
-/// Brings the schema up to date (idempotent).
+/// The Postgres advisory lock migrations run under (any fixed number of our own).
+const MIGRATION_LOCK: i64 = 0x6361_6e79_7500;
+
+/// Brings the schema up to date (idempotent). On Postgres it holds an advisory lock while it
+/// does, so replicas starting at once migrate one after the other — the first does the work,
+/// the others find nothing left. Call it on a pool of one connection, which the lock is held on.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    migration::Migrator::up(db, None).await
+    if db.get_database_backend() != DatabaseBackend::Postgres {
+        return migration::Migrator::up(db, None).await;
+    }
+    db.execute_unprepared(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+        .await?;
+    let migrated = migration::Migrator::up(db, None).await;
+    let unlocked = db
+        .execute_unprepared(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+        .await;
+    migrated.and(unlocked.map(|_| ()))
 }
 
 /// Starts a write transaction: `BEGIN IMMEDIATE` on SQLite, READ COMMITTED on Postgres.
@@ -55,6 +83,25 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
         ..Default::default()
     })
     .await
+}
+
+/// Writes a consistent copy of the SQLite database to the new file `path` while the server
+/// keeps writing (`VACUUM INTO`: one read transaction's snapshot, compacted). A Postgres
+/// deployment is backed up with Postgres' own tools (the README says how).
+pub async fn backup(db: &DatabaseConnection, path: &str) -> Result<(), DbErr> {
+    if db.get_database_backend() != DatabaseBackend::Sqlite {
+        return Err(DbErr::Custom(
+            "backup copies the embedded SQLite database; back up Postgres with pg_dump or base \
+             backups"
+                .into(),
+        ));
+    }
+    if std::path::Path::new(path).exists() {
+        return Err(DbErr::Custom(format!("{path} exists; give a new file")));
+    }
+    db.execute_unprepared(&format!("VACUUM INTO '{}'", path.replace('\'', "''")))
+        .await
+        .map(|_| ())
 }
 
 /// Checks that the database answers a trivial query.

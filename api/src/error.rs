@@ -153,13 +153,40 @@ impl AppError {
 
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
-        match &err {
-            DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => {
-                tracing::warn!(error = %err, "database unavailable");
-                AppError::Unavailable(err.to_string())
-            }
-            _ => AppError::internal(err),
+        if database_unreachable(&err) {
+            tracing::warn!(error = %err, "database unavailable");
+            AppError::Unavailable(err.to_string())
+        } else {
+            AppError::internal(err)
         }
+    }
+}
+
+/// Whether `err` says the database cannot be reached right now (rather than that a statement
+/// is wrong): no connection to be had, one that broke, or a server shutting down or starting
+/// (SQLSTATE classes 08 and 57P).
+fn database_unreachable(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as Sqlx;
+    let runtime = match err {
+        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Exec(runtime) | DbErr::Query(runtime) => runtime,
+        _ => return false,
+    };
+    let RuntimeErr::SqlxError(sqlx) = runtime else {
+        return false;
+    };
+    match sqlx.as_ref() {
+        Sqlx::Io(_)
+        | Sqlx::Tls(_)
+        | Sqlx::PoolTimedOut
+        | Sqlx::PoolClosed
+        | Sqlx::WorkerCrashed
+        | Sqlx::Protocol(_) => true,
+        Sqlx::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
     }
 }
 
@@ -183,6 +210,27 @@ impl ErrorExtensions for AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_database_that_cannot_be_reached_is_unavailable_not_internal() {
+        use std::sync::Arc;
+
+        use sea_orm::RuntimeErr;
+        use sea_orm::sqlx::Error as Sqlx;
+        let query = |err: Sqlx| DbErr::Query(RuntimeErr::SqlxError(Arc::new(err)));
+        for err in [
+            query(Sqlx::PoolTimedOut),
+            query(Sqlx::PoolClosed),
+            query(Sqlx::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset))),
+        ] {
+            assert_eq!(AppError::from(err).code(), "UNAVAILABLE");
+        }
+        assert_eq!(
+            AppError::from(query(Sqlx::RowNotFound)).code(),
+            "INTERNAL",
+            "a statement's own failure stays a bug"
+        );
+    }
 
     #[test]
     fn internal_details_never_reach_the_message() {

@@ -15,4 +15,5 @@ pub mod rate_limits;
 pub mod services;
 pub mod state;
 pub mod sync;
+pub mod tasks;
 pub mod telemetry;

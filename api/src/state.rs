@@ -34,7 +34,7 @@ pub struct AppState {
 impl AppState {
     /// Connects to the database, migrates it, makes sure the sync counter (with the cursor key)
     /// and a signing key exist, and that data from before sync is in the change index; starts
-    /// the background tasks every server runs (event listener, notification fan-out).
+    /// the background tasks every server runs (the event listener, and `tasks.rs`).
     pub async fn init(config: Config) -> AppResult<Self> {
         // Migrations run on a connection of their own, free of the statement time limit.
         let migrator = crate::db::connect(&config.database_url, 1, None).await?;
@@ -54,7 +54,7 @@ impl AppState {
             .events
             .listen(&state.db, &state.config.database_url)
             .await?;
-        crate::services::notifications::spawn_fan_out(state.clone());
+        crate::tasks::spawn_all(&state);
         Ok(state)
     }
 

@@ -26,6 +26,8 @@ pub struct Metrics {
     /// Argon2 computations: hashes and verifications, the dummy one for unknown handles
     /// included (also how tests prove an unknown handle costs a hash).
     pub password_hashes: IntCounter,
+    task_last_success: IntGaugeVec,
+    task_failures: IntCounterVec,
 }
 
 impl Metrics {
@@ -68,6 +70,28 @@ impl Metrics {
             "Argon2 computations: password hashes and verifications",
         )
         .map_err(AppError::internal)?;
+        let task_last_success = IntGaugeVec::new(
+            Opts::new(
+                "canyu_task_last_success_seconds",
+                "When each background task last succeeded, in Unix seconds",
+            ),
+            &["task"],
+        )
+        .map_err(AppError::internal)?;
+        let task_failures = IntCounterVec::new(
+            Opts::new(
+                "canyu_task_failures_total",
+                "Failed runs of each background task",
+            ),
+            &["task"],
+        )
+        .map_err(AppError::internal)?;
+        registry
+            .register(Box::new(task_last_success.clone()))
+            .map_err(AppError::internal)?;
+        registry
+            .register(Box::new(task_failures.clone()))
+            .map_err(AppError::internal)?;
         registry
             .register(Box::new(db_queries.clone()))
             .map_err(AppError::internal)?;
@@ -90,7 +114,21 @@ impl Metrics {
             pool,
             db_queries,
             password_hashes,
+            task_last_success,
+            task_failures,
         })
+    }
+
+    /// Records that background task `task` just succeeded.
+    pub fn task_succeeded(&self, task: &str) {
+        self.task_last_success
+            .with_label_values(&[task])
+            .set(chrono::Utc::now().timestamp());
+    }
+
+    /// Records a failed run of background task `task`.
+    pub fn task_failed(&self, task: &str) {
+        self.task_failures.with_label_values(&[task]).inc();
     }
 
     /// Records one GraphQL request.

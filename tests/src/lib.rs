@@ -88,6 +88,28 @@ impl TestApp {
         Self::start(config, database).await
     }
 
+    /// Two replicas starting at the same moment on one fresh, empty database (each migrating
+    /// it as it starts).
+    pub async fn spawn_two_at_once() -> (TestApp, TestApp) {
+        let (url, database) = fresh_database().await;
+        let config = || {
+            let mut env: HashMap<String, String> = HashMap::from([
+                ("DATABASE_URL".to_string(), url.clone()),
+                ("BIND_ADDR".to_string(), "127.0.0.1:0".to_string()),
+                ("DATABASE_MAX_CONNECTIONS".to_string(), "3".to_string()),
+            ]);
+            env.extend(roomy_limits());
+            Config::from_lookup(|name| env.get(name).cloned()).expect("test config")
+        };
+        let (first, second) = tokio::join!(AppState::init(config()), AppState::init(config()));
+        let first = Self::serve(first.expect("the first replica starts"), database);
+        let second = Self::serve(
+            second.expect("the second replica starts"),
+            TestDatabase::Shared,
+        );
+        (first, second)
+    }
+
     /// A second replica over the same database (and its own settings).
     pub async fn replica(&self, overrides: &[(&str, &str)]) -> TestApp {
         let mut env: HashMap<String, String> = HashMap::from([
@@ -108,6 +130,11 @@ impl TestApp {
 
     async fn start(config: Config, database: TestDatabase) -> TestApp {
         let state = AppState::init(config).await.expect("app state");
+        Self::serve(state, database)
+    }
+
+    /// Serves `state` on port 0.
+    fn serve(state: AppState, database: TestDatabase) -> TestApp {
         let app = Application::build(state.clone()).expect("bind");
         let port = app.port();
         let handle = app.handle();

@@ -1,6 +1,6 @@
 //! The `canyu` command line: `serve` (default), `migrate`, `export-schema`, `create-admin`,
-//! `rotate-keys`, `seed-demo` (its data in [`demo`]), `sync-compact`. Configuration comes from
-//! the environment (see `config.rs`).
+//! `rotate-keys`, `seed-demo` (its data in [`demo`]), `sync-compact`, `backup`. Configuration
+//! comes from the environment (see `config.rs`).
 
 pub mod demo;
 
@@ -52,6 +52,8 @@ pub enum Command {
     },
     /// Purge sync tombstones older than `SYNC_TOMBSTONE_HORIZON_SECS` (serve also does it hourly).
     SyncCompact,
+    /// Copy the SQLite database to a new file, consistently, while the server keeps running.
+    Backup { path: String },
 }
 
 /// Runs the command line.
@@ -67,7 +69,6 @@ pub async fn run() -> anyhow::Result<()> {
     match command {
         Command::Serve => {
             let state = AppState::init(config).await?;
-            spawn_housekeeping(state.clone());
             let app = Application::build(state)?;
             tracing::info!(port = app.port(), "canyu listening; GraphiQL at /graphql");
             app.run_until_stopped().await?;
@@ -131,37 +132,14 @@ pub async fn run() -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("purged {purged} sync tombstones older than the horizon");
         }
+        Command::Backup { path } => {
+            let db = crate::db::connect(&config.database_url, 1, None).await?;
+            crate::db::backup(&db, &path).await?;
+            println!("backed up the database to {path}");
+        }
         Command::ExportSchema => {}
     }
     Ok(())
-}
-
-/// Background chores of a serving process: every minute it forgets ended rate-limit windows;
-/// hourly it trims the listing-snapshot history and purges sync tombstones older than the
-/// horizon.
-fn spawn_housekeeping(state: AppState) {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
-        let mut minutes = 0u64;
-        loop {
-            every.tick().await;
-            if let Err(err) = state.rate_limits.purge().await {
-                tracing::warn!(error = %err, "could not purge rate-limit windows");
-            }
-            minutes += 1;
-            if minutes % 60 != 1 {
-                continue;
-            }
-            match crate::services::suggestions::purge_tally_history(&state.db).await {
-                Ok(removed) => tracing::debug!(removed, "trimmed listing history"),
-                Err(err) => tracing::warn!(error = %err, "could not trim listing history"),
-            }
-            match crate::sync::compact(&state).await {
-                Ok(purged) => tracing::debug!(purged, "purged sync tombstones"),
-                Err(err) => tracing::warn!(error = %err, "could not purge sync tombstones"),
-            }
-        }
-    });
 }
 
 /// The password for `create-admin`: prompted on a terminal, else the first line of stdin.

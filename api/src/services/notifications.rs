@@ -3,11 +3,9 @@
 //!
 //! A notification to every voter of a suggestion (it shipped) may reach tens of thousands of
 //! users, so it is not written in the transaction that caused it: that transaction records a
-//! fan-out job ([`fan_out_to_voters`]), and a background task ([`spawn_fan_out`]) writes the
+//! fan-out job ([`fan_out_to_voters`]), and a background task (`tasks.rs`) writes the
 //! notifications in chunks of [`FAN_OUT_CHUNK`], each chunk in a transaction of its own with
 //! the job's progress, so every voter is told exactly once even across restarts and replicas.
-
-use std::time::Duration;
 
 use chrono::Utc;
 use entity::notification::{self, Kind};
@@ -26,9 +24,6 @@ use crate::state::AppState;
 
 /// Voters told per transaction of a fan-out (also bounds the statement's parameters).
 pub const FAN_OUT_CHUNK: usize = 1000;
-/// How often a server looks for fan-out work it was not woken for (another replica's, or
-/// work left by a restart).
-const FAN_OUT_POLL: Duration = Duration::from_secs(5);
 
 /// Writes one notification of `kind` about `suggestion_id` to each of `users` (a few: the
 /// author, say; every voter goes through [`fan_out_to_voters`]).
@@ -82,32 +77,9 @@ pub fn wake_fan_out(state: &AppState) {
     state.fan_out.notify_one();
 }
 
-/// Starts the task that works off fan-out jobs: woken after a commit that recorded one, and
-/// every few seconds anyway. A failing run is logged and tried again.
-pub fn spawn_fan_out(state: AppState) {
-    tokio::spawn(async move {
-        loop {
-            loop {
-                match fan_out_chunk(&state).await {
-                    Ok(true) => continue,
-                    Ok(false) => break,
-                    Err(err) => {
-                        tracing::warn!(error = %err, "notification fan-out failed; retrying");
-                        break;
-                    }
-                }
-            }
-            tokio::select! {
-                () = state.fan_out.notified() => {}
-                () = tokio::time::sleep(FAN_OUT_POLL) => {}
-            }
-        }
-    });
-}
-
 /// Writes the next chunk of the oldest fan-out job, in one transaction with its progress;
 /// returns whether there may be more to do. Replicas skip a job another one holds.
-async fn fan_out_chunk(state: &AppState) -> AppResult<bool> {
+pub async fn fan_out_chunk(state: &AppState) -> AppResult<bool> {
     let txn = crate::db::begin_write(&state.db).await?;
     let Some(job) = notification_fanout::Entity::find()
         .order_by_asc(notification_fanout::Column::CreatedAt)

@@ -15,6 +15,7 @@ mod partners;
 mod pricing_polls;
 mod rate_limits;
 mod readme;
+mod resilience;
 mod revenue_invariants;
 mod revenue_shares;
 mod schema;
