@@ -221,7 +221,9 @@ mod tests {
         for err in [
             query(Sqlx::PoolTimedOut),
             query(Sqlx::PoolClosed),
-            query(Sqlx::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset))),
+            query(Sqlx::Io(std::io::Error::from(
+                std::io::ErrorKind::ConnectionReset,
+            ))),
         ] {
             assert_eq!(AppError::from(err).code(), "UNAVAILABLE");
         }

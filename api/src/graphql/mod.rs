@@ -15,6 +15,7 @@ pub mod money;
 pub mod notifications;
 pub mod partners;
 pub mod pricing_polls;
+pub mod response_order;
 pub mod revenue_shares;
 pub mod suggestions;
 pub mod sync;
@@ -160,6 +161,10 @@ where
         Err(err) => return (refused(&err), None),
     };
     let kind = checked.as_ref().map(|c| c.kind);
+    // Kept to put the answer's fields back in selection order (the document passed its limits,
+    // so it is small).
+    let document = request.parsed_query().ok().cloned();
+    let operation_name = request.operation_name.clone();
     if let Some(checked) = &checked
         && let Err(err) = charge_mutations(state, &viewer, checked).await
     {
@@ -186,7 +191,11 @@ where
             state.config.request_timeout.as_millis()
         ))),
     };
-    (with_codes(response), kind)
+    let mut response = with_codes(response);
+    if let Some(document) = &document {
+        response_order::reorder(&mut response.data, document, operation_name.as_deref());
+    }
+    (response, kind)
 }
 
 /// Counts a mutation document's root fields (aliases one by one) against its signed-in

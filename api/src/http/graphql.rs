@@ -3,6 +3,7 @@
 //! arrays). `GET /graphql` serves GraphiQL in development and runs queries — never mutations
 //! (405). Subscriptions are [`super::ws`].
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use actix_web::http::StatusCode;
@@ -11,12 +12,11 @@ use actix_web::web::{self, Bytes, BytesMut};
 use actix_web::{HttpRequest, HttpResponse};
 use async_graphql::http::GraphiQLSource;
 use futures_util::StreamExt;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{app_error_response, client_of, graphql_error, viewer_of};
 use crate::auth::Viewer;
 use crate::graphql::{self, AppSchema, OperationKind};
-use crate::rate_limits::ClientAddress;
 use crate::state::AppState;
 
 /// Largest accepted GraphQL request body.
@@ -118,7 +118,7 @@ pub(super) async fn graphql_post(
         Ok(viewer) => viewer,
         Err(err) => return app_error_response(&err),
     };
-    execute(&state, &schema, viewer, client_of(&req, &state), request).await
+    execute(&req, &state, &schema, viewer, request).await
 }
 
 pub(super) async fn graphql_get(
@@ -170,7 +170,7 @@ pub(super) async fn graphql_get(
         Ok(viewer) => viewer,
         Err(err) => return app_error_response(&err),
     };
-    execute(&state, &schema, viewer, client_of(&req, &state), request).await
+    execute(&req, &state, &schema, viewer, request).await
 }
 
 /// The parameters of a GraphQL GET request (GraphQL over HTTP: `operationName`, JSON `variables`).
@@ -197,18 +197,90 @@ fn get_request(query_string: &str) -> Option<async_graphql::Request> {
 }
 
 async fn execute(
+    req: &HttpRequest,
     state: &AppState,
     schema: &AppSchema,
     viewer: Viewer,
-    address: ClientAddress,
     request: async_graphql::Request,
 ) -> HttpResponse {
     let started = Instant::now();
+    let media = Media::accepted(req);
+    let address = client_of(req, state);
     let (response, kind) = graphql::execute(schema, state, viewer, address, request).await;
     state.metrics.observe_request(
         OperationKind::label(kind),
         response.errors.is_empty(),
         started.elapsed(),
     );
-    HttpResponse::Ok().json(response)
+    // A request error (the document refused before it ran: parse, validation, limits) has no
+    // `data`; with `application/graphql-response+json` it is also a 4xx.
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let status = if request_error && media == Media::GraphqlResponse {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let body = Body {
+        data: (!request_error).then_some(&response.data),
+        errors: &response.errors,
+        extensions: &response.extensions,
+    };
+    HttpResponse::build(status)
+        .content_type(media.content_type())
+        .json(body)
 }
+
+/// A GraphQL response as GraphQL over HTTP has it: no `data` for a request error, no empty
+/// `errors` or `extensions`.
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a async_graphql::Value>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [async_graphql::ServerError],
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    extensions: &'a BTreeMap<String, async_graphql::Value>,
+}
+
+/// The media type of the answer: `application/graphql-response+json` when the client accepts
+/// it (GraphQL over HTTP), else the legacy `application/json`, under which every answer is 200.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Media {
+    GraphqlResponse,
+    Json,
+}
+
+impl Media {
+    fn accepted(req: &HttpRequest) -> Self {
+        let accepts = req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| {
+                accept.split(',').any(|item| {
+                    let mut parts = item.split(';');
+                    let media = parts.next().unwrap_or("").trim();
+                    let refused =
+                        parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+                    media.eq_ignore_ascii_case(GRAPHQL_RESPONSE) && !refused
+                })
+            });
+        if accepts {
+            Media::GraphqlResponse
+        } else {
+            Media::Json
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Media::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
+            Media::Json => "application/json; charset=utf-8",
+        }
+    }
+}
+
+/// GraphQL over HTTP's response media type.
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";

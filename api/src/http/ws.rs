@@ -30,7 +30,7 @@ use super::{bearer_token, client_of};
 use crate::auth::Viewer;
 use crate::error::AppError;
 use crate::events::Event;
-use crate::graphql::{self, AppSchema, OperationKind, limits};
+use crate::graphql::{self, AppSchema, OperationKind, limits, response_order};
 use crate::rate_limits::ClientAddress;
 use crate::services::users;
 use crate::state::AppState;
@@ -389,6 +389,8 @@ impl Socket {
                 "only subscriptions run over the socket; send queries and mutations to POST /graphql",
             ));
         }
+        let document = request.parsed_query().ok().cloned();
+        let operation_name = request.operation_name.clone();
         let request = graphql::prepare(request, viewer, self.address.clone(), &self.state);
         let schema = self.schema.clone();
         let id = id.to_string();
@@ -396,7 +398,14 @@ impl Socket {
             let mut stream = schema.execute_stream(request);
             let mut first = true;
             while let Some(response) = stream.next().await {
-                let response = graphql::with_codes(response);
+                let mut response = graphql::with_codes(response);
+                if let Some(document) = &document {
+                    response_order::reorder(
+                        &mut response.data,
+                        document,
+                        operation_name.as_deref(),
+                    );
+                }
                 // Errors of the document itself (no path) refuse the operation; a field error
                 // (the subscription could not start) is a result like any other.
                 let refused = first

@@ -514,3 +514,115 @@ async fn a_full_hashing_queue_answers_rate_limited_at_once() {
         .unwrap_or_else(|| panic!("no log-in was refused: {codes:?}"));
     assert_eq!(limited["errors"][0]["extensions"]["retryAfterSeconds"], 1);
 }
+
+#[tokio::test]
+async fn fields_come_back_in_the_order_the_query_asks_for_them() {
+    let app = TestApp::spawn().await;
+    let query = "{ communities(first: 1) { edges { node { id } } } viewer { id } __typename last: __typename }";
+    for _ in 0..20 {
+        let text = app
+            .client
+            .post(format!("{}/graphql", app.address))
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let at = |key: &str| {
+            text.find(&format!("\"{key}\""))
+                .unwrap_or_else(|| panic!("no {key} in {text}"))
+        };
+        assert!(
+            at("communities") < at("viewer")
+                && at("viewer") < at("__typename")
+                && at("__typename") < at("last"),
+            "{text}"
+        );
+    }
+}
+
+/// POSTs `query` accepting `accept`; returns status, content type and the body as text.
+async fn post_accepting(app: &TestApp, accept: &str, query: &str) -> (u16, String, String) {
+    let response = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("accept", accept)
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    (status, content_type, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn graphql_over_http_media_types_and_request_errors_follow_the_spec() {
+    let app = TestApp::spawn().await;
+    let modern = "application/graphql-response+json, application/json;q=0.9";
+    // A request error — the document never ran — is a 4xx without `data` under the GraphQL
+    // response media type…
+    for broken in [
+        "{ viewer {",
+        "{ noSuchField }",
+        "{ a: __typename b: __typename c: __typename d: __typename e: __typename f: __typename g: __typename h: __typename i: __typename j: __typename k: __typename l: __typename m: __typename n: __typename o: __typename p: __typename }",
+    ] {
+        let (status, content_type, text) = post_accepting(&app, modern, broken).await;
+        assert_eq!(status, 400, "{broken}: {text}");
+        assert!(
+            content_type.starts_with("application/graphql-response+json"),
+            "{content_type}"
+        );
+        let body: Value = serde_json::from_str(&text).unwrap();
+        assert!(
+            body.get("data").is_none(),
+            "a request error has no data: {text}"
+        );
+        assert!(
+            body["errors"][0]["extensions"]["code"].is_string(),
+            "{text}"
+        );
+    }
+    // …and a 200 without `data` under the legacy JSON one.
+    let (status, content_type, text) = post_accepting(&app, "application/json", "{ viewer {").await;
+    assert_eq!(status, 200);
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    assert!(
+        serde_json::from_str::<Value>(&text)
+            .unwrap()
+            .get("data")
+            .is_none()
+    );
+    // A query that ran is a 200 under either, with `data`, and field errors stay in a 200.
+    let (status, content_type, text) = post_accepting(&app, modern, "{ __typename }").await;
+    assert_eq!(status, 200);
+    assert!(content_type.starts_with("application/graphql-response+json"));
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap()["data"]["__typename"],
+        "QueryRoot"
+    );
+    let (status, _, text) = post_accepting(
+        &app,
+        modern,
+        &format!(
+            "{{ suggestion(id: \"{}\") {{ id }} pricingPoll(id: \"not-an-id\") {{ id }} }}",
+            new_id()
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "a field error is not a request error: {text}");
+    assert!(
+        serde_json::from_str::<Value>(&text)
+            .unwrap()
+            .get("data")
+            .is_some()
+    );
+}
