@@ -79,12 +79,8 @@ pub struct SubscriptionRoot(
 
 /// Builds the schema with the limits from `config`; `state` is shared by every request.
 pub fn build_schema(config: &Config, state: AppState) -> AppSchema {
-    let mut builder = Schema::build(
-        QueryRoot::default(),
-        MutationRoot::default(),
-        SubscriptionRoot::default(),
-    )
-    .limit_depth(config.graphql_max_depth)
+    let mut builder = builder()
+        .limit_depth(config.graphql_max_depth)
     .limit_complexity(config.graphql_max_complexity)
     .limit_directives(config.graphql_max_directives)
     .limit_recursive_depth(config.graphql_max_recursive_depth)
@@ -95,15 +91,23 @@ pub fn build_schema(config: &Config, state: AppState) -> AppSchema {
     builder.finish()
 }
 
-/// The SDL of the schema, as committed in `schema.graphql`.
-pub fn sdl() -> String {
+/// What an `ID` is, for introspection and atop the SDL (built-in scalars are not printed there).
+pub const ID_DESCRIPTION: &str = "A UUID (RFC 9562) in its hyphenated text form. Ids a client \
+     makes for idempotent creates are UUIDv7; anything else is BAD_USER_INPUT naming the field.";
+
+fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
         SubscriptionRoot::default(),
     )
-    .finish()
-    .sdl()
+    .override_input_type_description::<ID>(ID_DESCRIPTION)
+    .override_output_type_description::<ID>(ID_DESCRIPTION)
+}
+
+/// The SDL of the schema, as committed in `schema.graphql`, with a note on `ID` first.
+pub fn sdl() -> String {
+    format!("# ID: {ID_DESCRIPTION}\n\n{}", builder().finish().sdl())
 }
 
 /// Attaches the viewer, the client's address and fresh per-request loaders to a request.
