@@ -81,10 +81,10 @@ pub struct SubscriptionRoot(
 pub fn build_schema(config: &Config, state: AppState) -> AppSchema {
     let mut builder = builder()
         .limit_depth(config.graphql_max_depth)
-    .limit_complexity(config.graphql_max_complexity)
-    .limit_directives(config.graphql_max_directives)
-    .limit_recursive_depth(config.graphql_max_recursive_depth)
-    .data(state);
+        .limit_complexity(config.graphql_max_complexity)
+        .limit_directives(config.graphql_max_directives)
+        .limit_recursive_depth(config.graphql_max_recursive_depth)
+        .data(state);
     if !config.is_development() {
         builder = builder.disable_introspection().disable_suggestions();
     }

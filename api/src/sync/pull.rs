@@ -9,8 +9,8 @@ use entity::{
     sync_client, sync_counter, sync_entity, vote,
 };
 use sea_orm::{
-    AccessMode, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, IsolationLevel,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    AccessMode, ColumnTrait, Condition, DatabaseBackend, DatabaseTransaction, EntityTrait,
+    IsolationLevel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -114,13 +114,19 @@ pub async fn pull(
     };
     ensure_group(state, user.id, request.client_group_id).await?;
 
-    let txn = state
-        .db
-        .begin_with_config(
-            Some(IsolationLevel::RepeatableRead),
-            Some(AccessMode::ReadOnly),
-        )
-        .await?;
+    // One snapshot for changes and acks: REPEATABLE READ on Postgres; a SQLite transaction
+    // reads one snapshot anyway (and takes no isolation options).
+    let txn = if state.db.get_database_backend() == DatabaseBackend::Postgres {
+        state
+            .db
+            .begin_with_config(
+                Some(IsolationLevel::RepeatableRead),
+                Some(AccessMode::ReadOnly),
+            )
+            .await?
+    } else {
+        state.db.begin().await?
+    };
     let counter = sync_counter::Entity::find_by_id(1)
         .one(&txn)
         .await?
