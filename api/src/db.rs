@@ -3,8 +3,9 @@
 //! The backend is chosen by the URL scheme alone. SQLite runs in WAL mode with foreign keys on,
 //! `synchronous=FULL` (an acknowledged commit survives a power cut) and a busy timeout, and
 //! every write transaction takes the write lock at `BEGIN IMMEDIATE`, so concurrent writers
-//! queue instead of failing with "database is locked". On Postgres requests wait at most 800 ms
-//! for a connection, so while the database is down they answer UNAVAILABLE fast.
+//! queue instead of failing with "database is locked". On Postgres a probe asks the database
+//! every 250 ms ([`Health`]): while it does not answer, requests are UNAVAILABLE at once, and
+//! those under way are stopped and answered so, instead of waiting for the pool.
 
 use std::time::Duration;
 
@@ -17,11 +18,12 @@ use sea_orm::{
 
 /// How long a SQLite writer waits for the write lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a request waits for a Postgres connection (pooled or new) before it is UNAVAILABLE:
-/// short, so that while the database is down requests fail fast instead of queueing.
-const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_millis(800);
-/// The same for SQLite, where the wait is only ever for other writers to finish.
-const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a request may wait for a pooled connection under load (a hot row's writers queue).
+/// A database that is down is told by [`Health`] long before this runs out.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the health probe asks Postgres, and how long it waits for an answer.
+const PROBE_EVERY: Duration = Duration::from_millis(250);
+const PROBE_WAIT: Duration = Duration::from_millis(400);
 
 /// Opens a pool for `url` with `max_connections`. On Postgres every statement is stopped after
 /// `statement_timeout` when one is given (the request time limit's backstop in the database).
@@ -31,16 +33,11 @@ pub async fn connect(
     statement_timeout: Option<Duration>,
 ) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_string());
-    let wait = if url.starts_with("sqlite:") {
-        SQLITE_ACQUIRE_TIMEOUT
-    } else {
-        POSTGRES_ACQUIRE_TIMEOUT
-    };
     options
         .max_connections(max_connections)
         .min_connections(1)
-        .connect_timeout(wait)
-        .acquire_timeout(wait)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(SqliteJournalMode::Wal)
@@ -102,6 +99,84 @@ pub async fn backup(db: &DatabaseConnection, path: &str) -> Result<(), DbErr> {
     db.execute_unprepared(&format!("VACUUM INTO '{}'", path.replace('\'', "''")))
         .await
         .map(|_| ())
+}
+
+/// Whether the database answers, as a probe last found: requests refuse at once while it does
+/// not (instead of queueing for a pool that cannot connect), and stop when it goes away.
+#[derive(Clone)]
+pub struct Health {
+    up: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Health {
+            up: tokio::sync::watch::Sender::new(true),
+        }
+    }
+}
+
+impl Health {
+    /// Whether the database answered the last probe.
+    pub fn is_up(&self) -> bool {
+        *self.up.borrow()
+    }
+
+    /// Resolves when the database stops answering (at once if it is down now).
+    pub async fn down(&self) {
+        let mut watch = self.up.subscribe();
+        let _ = watch.wait_for(|up| !*up).await;
+    }
+
+    /// Probes Postgres at `url` every 250 ms on a connection of its own (SQLite, a file beside
+    /// the process, is never down), recording each change and logging it.
+    pub fn watch(&self, url: &str) {
+        if url.starts_with("sqlite:") {
+            return;
+        }
+        let health = self.clone();
+        let url = url.to_string();
+        tokio::spawn(async move {
+            let mut probe: Option<DatabaseConnection> = None;
+            loop {
+                if probe.is_none() {
+                    probe = tokio::time::timeout(PROBE_WAIT, connect_probe(&url))
+                        .await
+                        .ok()
+                        .and_then(Result::ok);
+                }
+                let answered = match &probe {
+                    Some(db) => {
+                        matches!(tokio::time::timeout(PROBE_WAIT, ping(db)).await, Ok(Ok(())))
+                    }
+                    None => false,
+                };
+                if !answered {
+                    probe = None;
+                }
+                let was = health.up.send_replace(answered);
+                if was != answered {
+                    if answered {
+                        tracing::info!("the database answers again");
+                    } else {
+                        tracing::warn!("the database does not answer; requests are UNAVAILABLE");
+                    }
+                }
+                tokio::time::sleep(PROBE_EVERY).await;
+            }
+        });
+    }
+}
+
+async fn connect_probe(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url.to_string());
+    options
+        .max_connections(1)
+        .min_connections(0)
+        .connect_timeout(PROBE_WAIT)
+        .acquire_timeout(PROBE_WAIT)
+        .sqlx_logging(false);
+    Database::connect(options).await
 }
 
 /// Checks that the database answers a trivial query.

@@ -29,6 +29,8 @@ pub struct AppState {
     pub rate_limits: Arc<RateLimiter>,
     /// Wakes the notification fan-out task (see `services::notifications`).
     pub fan_out: Arc<tokio::sync::Notify>,
+    /// Whether the database answers (see `db::Health`).
+    pub db_health: crate::db::Health,
 }
 
 impl AppState {
@@ -55,6 +57,7 @@ impl AppState {
             .listen(&state.db, &state.config.database_url)
             .await?;
         crate::tasks::spawn_all(&state);
+        state.db_health.watch(&state.config.database_url);
         Ok(state)
     }
 
@@ -85,6 +88,7 @@ impl AppState {
             cursor_key: cursor_key.into(),
             rate_limits: Arc::new(RateLimiter::new(&config, &db)),
             fan_out: Arc::new(tokio::sync::Notify::new()),
+            db_health: crate::db::Health::default(),
             db,
             config: Arc::new(config),
         })

@@ -174,13 +174,26 @@ where
     {
         return (refused(&err), kind);
     }
+    let unavailable = || {
+        refused(&AppError::Unavailable(
+            "the database does not answer".into(),
+        ))
+    };
+    if !state.db_health.is_up() {
+        return (unavailable(), kind);
+    }
     let run = schema.execute(prepare(request, viewer, address, state));
-    let response = match tokio::time::timeout(
+    let bounded = tokio::time::timeout(
         state.config.request_timeout,
         AssertUnwindSafe(run).catch_unwind(),
-    )
-    .await
-    {
+    );
+    // When the database goes away mid-request, the request stops and says so (its
+    // transaction, never committed, rolls back with it).
+    let outcome = tokio::select! {
+        outcome = bounded => outcome,
+        () = state.db_health.down() => return (unavailable(), kind),
+    };
+    let response = match outcome {
         Ok(Ok(response)) => response,
         Ok(Err(panic)) => {
             let what = panic
