@@ -568,6 +568,29 @@ class InFlight:
                 self.answered += 1
 
 
+def run_until_kill(ctx, threads, kill_now, stop, counters):
+    """Starts the load's `threads`, kills the server with `kill -9` as soon as `kill_now` is
+    set (with the requests then in flight left in flight), and waits for the threads. Returns
+    whether it killed, how many requests were in flight then, and after how many seconds."""
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    finished = threading.Thread(target=lambda: [t.join() for t in threads], daemon=True)
+    finished.start()
+    while not kill_now.wait(0.002):
+        if not finished.is_alive():
+            break
+    with counters.lock:
+        in_flight = counters.in_flight
+    killed = kill_now.is_set()
+    stop.set()  # no new requests; those in flight stay in flight
+    if killed:
+        ctx.server.kill9()
+    kill_seconds = time.perf_counter() - started
+    finished.join(timeout=REQUEST_TIMEOUT * 3)
+    return killed, in_flight, kill_seconds
+
+
 # ---------------------------------------------------------------------------------------------
 # (a) castVote
 
@@ -650,22 +673,7 @@ def phase_votes(ctx):
 
     threads = [threading.Thread(target=work, args=(q,), daemon=True) for q in queues if q]
     db.close()
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    finished = threading.Thread(target=lambda: [t.join() for t in threads], daemon=True)
-    finished.start()
-    while not kill_now.wait(0.002):
-        if not finished.is_alive():
-            break
-    with counters.lock:
-        in_flight = counters.in_flight
-    killed = kill_now.is_set()
-    stop.set()  # no new requests; those in flight stay in flight
-    if killed:
-        ctx.server.kill9()
-    kill_seconds = time.perf_counter() - started
-    finished.join(timeout=REQUEST_TIMEOUT * 3)
+    killed, in_flight, kill_seconds = run_until_kill(ctx, threads, kill_now, stop, counters)
     sent = sum(len(v) for v in attempts.values())
     log(f"    SIGKILL after {kill_seconds:.2f} s: {acked[0]} acknowledged, {in_flight} in flight, "
         f"{sent} sent of {args.votes}; error answers {dict(errors)}" if killed else
@@ -1011,22 +1019,7 @@ def phase_push(ctx):
 
     threads = [threading.Thread(target=work, args=(d,), daemon=True) for d in devices]
     db.close()
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    finished = threading.Thread(target=lambda: [t.join() for t in threads], daemon=True)
-    finished.start()
-    while not kill_now.wait(0.002):
-        if not finished.is_alive():
-            break
-    with counters.lock:
-        in_flight = counters.in_flight
-    killed = kill_now.is_set()
-    stop.set()  # no new requests; those in flight stay in flight
-    if killed:
-        ctx.server.kill9()
-    kill_seconds = time.perf_counter() - started
-    finished.join(timeout=REQUEST_TIMEOUT * 3)
+    killed, in_flight, kill_seconds = run_until_kill(ctx, threads, kill_now, stop, counters)
     acked_at_kill = sum(d.acked for d in devices)
     log(f"    SIGKILL after {kill_seconds:.2f} s: {acked_at_kill} mutations acknowledged, {in_flight} pushes or pulls "
         f"in flight; per device {[d.acked for d in devices]}" if killed else
@@ -1282,22 +1275,7 @@ def phase_payouts(ctx):
 
     threads = [threading.Thread(target=work, daemon=True) for _ in range(3)]
     db.close()
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    finished = threading.Thread(target=lambda: [t.join() for t in threads], daemon=True)
-    finished.start()
-    while not kill_now.wait(0.002):
-        if not finished.is_alive():
-            break
-    with counters.lock:
-        in_flight = counters.in_flight
-    killed = kill_now.is_set()
-    stop.set()  # no new requests; those in flight stay in flight
-    if killed:
-        ctx.server.kill9()
-    kill_seconds = time.perf_counter() - started
-    finished.join(timeout=REQUEST_TIMEOUT * 3)
+    killed, in_flight, kill_seconds = run_until_kill(ctx, threads, kill_now, stop, counters)
     outcomes = collections.Counter(c["outcome"] for c in calls)
     log(f"    SIGKILL after {kill_seconds:.2f} s: {answered[0]} calls answered, {in_flight} in flight; "
         f"outcomes {dict(outcomes)}" if killed else "    WARNING: the loop ended before the kill")
