@@ -4,8 +4,8 @@
 //! `synchronous=FULL` (an acknowledged commit survives a power cut) and a busy timeout, and
 //! every write transaction takes the write lock at `BEGIN IMMEDIATE`, so concurrent writers
 //! queue instead of failing with "database is locked". On Postgres a probe asks the database
-//! every 250 ms ([`Health`]): while it does not answer, requests are UNAVAILABLE at once, and
-//! those under way are stopped and answered so, instead of waiting for the pool.
+//! every 250 ms ([`Health`]): while it refuses, requests are UNAVAILABLE at once, and those
+//! under way are stopped and answered so, instead of waiting for the pool.
 
 use std::time::Duration;
 
@@ -128,55 +128,63 @@ impl Health {
         let _ = watch.wait_for(|up| !*up).await;
     }
 
-    /// Probes Postgres at `url` every 250 ms on a connection of its own (SQLite, a file beside
-    /// the process, is never down), recording each change and logging it.
-    pub fn watch(&self, url: &str) {
+    /// Probes Postgres at `url` every 250 ms on a connection and a thread of its own (SQLite, a
+    /// file beside the process, is never down), recording each change and logging it. A probe
+    /// that fails (refused, reset, closed, starting up) marks the database down at once; one
+    /// that goes unanswered changes nothing, so a server busy enough to delay its probe does
+    /// not refuse its own requests.
+    pub fn watch(&self, url: &str) -> std::io::Result<()> {
         if url.starts_with("sqlite:") {
-            return;
+            return Ok(());
         }
         let health = self.clone();
         let url = url.to_string();
-        tokio::spawn(async move {
-            let mut probe: Option<DatabaseConnection> = None;
-            loop {
-                if probe.is_none() {
-                    probe = tokio::time::timeout(PROBE_WAIT, connect_probe(&url))
-                        .await
-                        .ok()
-                        .and_then(Result::ok);
-                }
-                let answered = match &probe {
-                    Some(db) => {
-                        matches!(tokio::time::timeout(PROBE_WAIT, ping(db)).await, Ok(Ok(())))
-                    }
-                    None => false,
-                };
-                if !answered {
-                    probe = None;
-                }
-                let was = health.up.send_replace(answered);
-                if was != answered {
-                    if answered {
-                        tracing::info!("the database answers again");
-                    } else {
-                        tracing::warn!("the database does not answer; requests are UNAVAILABLE");
-                    }
-                }
-                tokio::time::sleep(PROBE_EVERY).await;
-            }
-        });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        std::thread::Builder::new()
+            .name("canyu-db-probe".into())
+            .spawn(move || runtime.block_on(health.probe_forever(&url)))?;
+        Ok(())
     }
-}
 
-async fn connect_probe(url: &str) -> Result<DatabaseConnection, DbErr> {
-    let mut options = ConnectOptions::new(url.to_string());
-    options
-        .max_connections(1)
-        .min_connections(0)
-        .connect_timeout(PROBE_WAIT)
-        .acquire_timeout(PROBE_WAIT)
-        .sqlx_logging(false);
-    Database::connect(options).await
+    async fn probe_forever(&self, url: &str) {
+        use sea_orm::sqlx::Connection;
+        let mut probe: Option<sea_orm::sqlx::PgConnection> = None;
+        loop {
+            // A bare connection, not a pool: a pool's own time-outs would read as a refusal.
+            let outcome = match probe.as_mut() {
+                Some(connection) => tokio::time::timeout(PROBE_WAIT, connection.ping()).await,
+                None => tokio::time::timeout(PROBE_WAIT, sea_orm::sqlx::PgConnection::connect(url))
+                    .await
+                    .map(|connected| connected.map(|connection| probe = Some(connection))),
+            };
+            let (answered, reason) = match outcome {
+                Ok(Ok(())) => (true, String::new()),
+                Ok(Err(err)) => {
+                    probe = None;
+                    (false, err.to_string())
+                }
+                // Unanswered is not refused: a saturated machine delays the answer by seconds
+                // (seen here: 1.5 s for `SELECT 1` while the CPUs were busy serving), and
+                // refusing every request then would turn load into an outage. A database that
+                // hangs is met by the request time limit instead.
+                Err(_) => {
+                    probe = None;
+                    (self.is_up(), String::new())
+                }
+            };
+            let was = self.up.send_replace(answered);
+            if was != answered {
+                if answered {
+                    tracing::info!("the database answers again");
+                } else {
+                    tracing::warn!(%reason, "the database does not answer; requests are UNAVAILABLE");
+                }
+            }
+            tokio::time::sleep(PROBE_EVERY).await;
+        }
+    }
 }
 
 /// Checks that the database answers a trivial query.
@@ -214,4 +222,49 @@ pub fn placeholders(backend: DatabaseBackend, sql: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::Health;
+
+    async fn wait_down(health: &Health, within: Duration) -> bool {
+        tokio::time::timeout(within, health.down()).await.is_ok()
+    }
+
+    /// A database that accepts connections but does not answer (as one starved of CPU) is not
+    /// marked down by the probe: the request time limit deals with one that really hangs.
+    #[tokio::test]
+    async fn a_silent_database_is_not_marked_down() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let _silent = std::thread::spawn(move || {
+            let held: Vec<_> = listener.incoming().collect();
+            drop(held);
+        });
+        let health = Health::default();
+        health
+            .watch(&format!("postgres://canyu@127.0.0.1:{port}/canyu"))
+            .expect("probe");
+        assert!(
+            !wait_down(&health, Duration::from_millis(1500)).await,
+            "unanswered probes (three in this time) must not mark the database down"
+        );
+    }
+
+    /// A refused connection marks the database down at its first probe.
+    #[tokio::test]
+    async fn a_refusing_database_is_down_at_once() {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            listener.local_addr().expect("address").port()
+        };
+        let health = Health::default();
+        health
+            .watch(&format!("postgres://canyu@127.0.0.1:{port}/canyu"))
+            .expect("probe");
+        assert!(wait_down(&health, Duration::from_millis(900)).await);
+    }
 }

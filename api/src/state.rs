@@ -9,7 +9,7 @@ use crate::auth::keys::KeyStore;
 use crate::auth::passwords::PasswordHasherPool;
 use crate::auth::tokens::TokenIssuer;
 use crate::config::Config;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::events::Events;
 use crate::rate_limits::RateLimiter;
 use crate::telemetry::Metrics;
@@ -57,7 +57,10 @@ impl AppState {
             .listen(&state.db, &state.config.database_url)
             .await?;
         crate::tasks::spawn_all(&state);
-        state.db_health.watch(&state.config.database_url);
+        state
+            .db_health
+            .watch(&state.config.database_url)
+            .map_err(|e| AppError::internal(format!("cannot start the database probe: {e}")))?;
         Ok(state)
     }
 

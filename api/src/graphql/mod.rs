@@ -238,12 +238,13 @@ async fn charge_mutations(
         .await
 }
 
-/// A response carrying only `err`.
+/// A response carrying only `err`, which belongs to no place in the document.
 pub fn refused(err: &AppError) -> Response {
-    Response::from_errors(vec![
-        err.extend()
-            .into_server_error(async_graphql::Pos::default()),
-    ])
+    let mut error = err
+        .extend()
+        .into_server_error(async_graphql::Pos::default());
+    error.locations.clear();
+    Response::from_errors(vec![error])
 }
 
 /// The kind of the operation `request` selects (by `operationName`, or its only operation).
