@@ -7,6 +7,7 @@
 //! every 250 ms ([`Health`]): while it refuses, requests are UNAVAILABLE at once, and those
 //! under way are stopped and answered so, instead of waiting for the pool.
 
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use migration::MigratorTrait;
@@ -105,13 +106,13 @@ pub async fn backup(db: &DatabaseConnection, path: &str) -> Result<(), DbErr> {
 /// not (instead of queueing for a pool that cannot connect), and stop when it goes away.
 #[derive(Clone)]
 pub struct Health {
-    up: tokio::sync::watch::Sender<bool>,
+    up: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Default for Health {
     fn default() -> Self {
         Health {
-            up: tokio::sync::watch::Sender::new(true),
+            up: Arc::new(tokio::sync::watch::Sender::new(true)),
         }
     }
 }
@@ -132,23 +133,24 @@ impl Health {
     /// file beside the process, is never down), recording each change and logging it. A probe
     /// that fails (refused, reset, closed, starting up) marks the database down at once; one
     /// that goes unanswered changes nothing, so a server busy enough to delay its probe does
-    /// not refuse its own requests.
+    /// not refuse its own requests. The probe ends (closing its connection) once the last
+    /// holder of this `Health` drops it.
     pub fn watch(&self, url: &str) -> std::io::Result<()> {
         if url.starts_with("sqlite:") {
             return Ok(());
         }
-        let health = self.clone();
+        let up = Arc::downgrade(&self.up);
         let url = url.to_string();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
         std::thread::Builder::new()
             .name("canyu-db-probe".into())
-            .spawn(move || runtime.block_on(health.probe_forever(&url)))?;
+            .spawn(move || runtime.block_on(Self::probe_while_held(up, &url)))?;
         Ok(())
     }
 
-    async fn probe_forever(&self, url: &str) {
+    async fn probe_while_held(up: Weak<tokio::sync::watch::Sender<bool>>, url: &str) {
         use sea_orm::sqlx::Connection;
         let mut probe: Option<sea_orm::sqlx::PgConnection> = None;
         loop {
@@ -160,10 +162,10 @@ impl Health {
                     .map(|connected| connected.map(|connection| probe = Some(connection))),
             };
             let (answered, reason) = match outcome {
-                Ok(Ok(())) => (true, String::new()),
+                Ok(Ok(())) => (Some(true), String::new()),
                 Ok(Err(err)) => {
                     probe = None;
-                    (false, err.to_string())
+                    (Some(false), err.to_string())
                 }
                 // Unanswered is not refused: a saturated machine delays the answer by seconds
                 // (seen here: 1.5 s for `SELECT 1` while the CPUs were busy serving), and
@@ -171,10 +173,15 @@ impl Health {
                 // hangs is met by the request time limit instead.
                 Err(_) => {
                     probe = None;
-                    (self.is_up(), String::new())
+                    (None, String::new())
                 }
             };
-            let was = self.up.send_replace(answered);
+            // Nobody holds the state any more (the server stopped): the probe stops too.
+            let Some(up) = up.upgrade() else {
+                return;
+            };
+            let answered = answered.unwrap_or(*up.borrow());
+            let was = up.send_replace(answered);
             if was != answered {
                 if answered {
                     tracing::info!("the database answers again");
@@ -182,6 +189,7 @@ impl Health {
                     tracing::warn!(%reason, "the database does not answer; requests are UNAVAILABLE");
                 }
             }
+            drop(up);
             tokio::time::sleep(PROBE_EVERY).await;
         }
     }
@@ -266,5 +274,36 @@ mod tests {
             .watch(&format!("postgres://canyu@127.0.0.1:{port}/canyu"))
             .expect("probe");
         assert!(wait_down(&health, Duration::from_millis(900)).await);
+    }
+
+    /// Once the server's state is dropped the probe stops knocking: a stopped server (a test's,
+    /// whose database was dropped) must not keep opening connections for ever.
+    #[tokio::test]
+    async fn the_probe_stops_with_the_last_holder() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let knocks = std::sync::Arc::new(AtomicUsize::new(0));
+        let counted = knocks.clone();
+        std::thread::spawn(move || {
+            for connection in listener.incoming() {
+                counted.fetch_add(1, Ordering::SeqCst);
+                drop(connection);
+            }
+        });
+        let health = Health::default();
+        health
+            .watch(&format!("postgres://canyu@127.0.0.1:{port}/canyu"))
+            .expect("probe");
+        assert!(wait_down(&health, Duration::from_millis(900)).await);
+        drop(health);
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let after_drop = knocks.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        assert_eq!(
+            knocks.load(Ordering::SeqCst),
+            after_drop,
+            "the probe went on connecting after its state was dropped"
+        );
     }
 }

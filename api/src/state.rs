@@ -38,20 +38,23 @@ impl AppState {
     /// and a signing key exist, and that data from before sync is in the change index; starts
     /// the background tasks every server runs (the event listener, and `tasks.rs`).
     pub async fn init(config: Config) -> AppResult<Self> {
-        // Migrations run on a connection of their own, free of the statement time limit.
-        let migrator = crate::db::connect(&config.database_url, 1, None).await?;
-        crate::db::migrate(&migrator).await?;
-        migrator.close().await?;
+        // Migrations and the start-up work run on a connection of their own, free of the
+        // statement time limit (which is the requests').
+        let setup = crate::db::connect(&config.database_url, 1, None).await?;
+        crate::db::migrate(&setup).await?;
+        let cursor_key = crate::sync::ensure_counter(&setup).await?;
+        KeyStore::new(setup.clone(), longest_token_ttl(&config))
+            .ensure_key()
+            .await?;
+        crate::sync::index_existing_data(&setup).await?;
+        setup.close().await?;
         let db = crate::db::connect(
             &config.database_url,
             config.database_max_connections,
             Some(config.request_timeout),
         )
         .await?;
-        let cursor_key = crate::sync::ensure_counter(&db).await?;
         let state = Self::from_parts(db, config, cursor_key)?;
-        state.keys.ensure_key().await?;
-        crate::sync::index_existing_data(&state).await?;
         state
             .events
             .listen(&state.db, &state.config.database_url)
@@ -73,9 +76,8 @@ impl AppState {
         let metrics = Arc::new(Metrics::new()?);
         let queries = metrics.db_queries.clone();
         db.set_metric_callback(move |_| queries.inc());
-        let longest_ttl = config.access_token_ttl.max(config.partner_token_ttl);
         Ok(AppState {
-            keys: Arc::new(KeyStore::new(db.clone(), longest_ttl)),
+            keys: Arc::new(KeyStore::new(db.clone(), longest_token_ttl(&config))),
             tokens: Arc::new(TokenIssuer::new(
                 config.jwt_issuer.clone(),
                 config.access_token_ttl,
@@ -96,4 +98,9 @@ impl AppState {
             config: Arc::new(config),
         })
     }
+}
+
+/// The longest lifetime of any token the server signs (how long a retired key must verify).
+fn longest_token_ttl(config: &Config) -> std::time::Duration {
+    config.access_token_ttl.max(config.partner_token_ttl)
 }

@@ -394,7 +394,7 @@ pub async fn seed(state: &AppState, size: DemoSize) -> AppResult<DemoReport> {
         }
     }
     // Bulk inserts bypass the services: put every row into the sync change index at once.
-    crate::sync::reindex(state).await?;
+    crate::sync::reindex(&state.db).await?;
     Ok(DemoReport {
         communities,
         users: fan_ids.len() + 1,

@@ -153,16 +153,16 @@ pub async fn ensure_counter(db: &DatabaseConnection) -> AppResult<String> {
 /// Indexes a database that holds data written before sync existed (the sequence has never
 /// moved, yet there are communities): run at startup, so an upgraded deployment's devices
 /// receive everything. A database already in sync, or an empty one, is left alone.
-pub async fn index_existing_data(state: &AppState) -> AppResult<u64> {
+pub async fn index_existing_data(db: &DatabaseConnection) -> AppResult<u64> {
     use sea_orm::PaginatorTrait;
     let counter = sync_counter::Entity::find_by_id(1)
-        .one(&state.db)
+        .one(db)
         .await?
         .ok_or_else(|| AppError::internal("sync_counter row missing"))?;
-    if counter.seq > 0 || community::Entity::find().count(&state.db).await? == 0 {
+    if counter.seq > 0 || community::Entity::find().count(db).await? == 0 {
         return Ok(0);
     }
-    let written = reindex(state).await?;
+    let written = reindex(db).await?;
     tracing::info!(written, "indexed data written before sync for pull");
     Ok(written)
 }
@@ -172,9 +172,9 @@ const REINDEX_CHUNK: usize = 5000;
 
 /// Puts every live row into the change index (for data written in bulk outside the services,
 /// such as the demo seed). Rows already indexed move to a new seq, which devices simply pull
-/// again. Returns the index entries written.
-pub async fn reindex(state: &AppState) -> AppResult<u64> {
-    let db = &state.db;
+/// again. Devices are not poked (it runs at start-up or seeding, before they connect).
+/// Returns the index entries written.
+pub async fn reindex(db: &DatabaseConnection) -> AppResult<u64> {
     let mut all = SyncWriter::new();
     for row in community::Entity::find().all(db).await? {
         all.community(&row);
@@ -215,7 +215,9 @@ pub async fn reindex(state: &AppState) -> AppResult<u64> {
     for chunk in all.split(REINDEX_CHUNK) {
         written += chunk.len() as u64;
         let txn = crate::db::begin_write(db).await?;
-        chunk.commit(txn, state).await?;
+        let mut chunk = chunk;
+        chunk.flush(&txn).await?;
+        txn.commit().await?;
     }
     Ok(written)
 }
