@@ -32,6 +32,7 @@ mod m20261129_000024_create_sync_client;
 mod m20261129_000025_create_sync_entity;
 mod m20261201_000026_create_rate_limit_window;
 mod m20261201_000027_create_notification_fanout;
+mod m20261201_000028_index_listing_orders;
 
 pub struct Migrator;
 
@@ -66,6 +67,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000025_create_sync_entity::Migration),
             Box::new(m20261201_000026_create_rate_limit_window::Migration),
             Box::new(m20261201_000027_create_notification_fanout::Migration),
+            Box::new(m20261201_000028_index_listing_orders::Migration),
         ]
     }
 }

@@ -163,15 +163,35 @@ pub async fn list(
         }
     }
 
-    // The keys as of the snapshot: the value before the first change the snapshot does not
-    // see, or the current one; suggestions created after the snapshot are left out.
-    let (late_join, score, comments, hot) = match &after {
-        None => (
-            String::new(),
-            "s.score".to_string(),
-            "s.comment_count".to_string(),
-            "s.hot_rank".to_string(),
-        ),
+    let columns: Vec<String> = suggestion::Column::iter()
+        .map(|c| format!("s.{}", c.as_str()))
+        .collect();
+    let columns = columns.join(", ");
+    let conditions = conditions.join(" AND ");
+    let key = match filter.sort {
+        Sort::Hot => "s.hot_rank",
+        Sort::Top => "s.score",
+        Sort::MostDiscussed => "s.comment_count",
+        Sort::New => "s.created_at",
+    };
+    let limit = bind(((page.limit + 1) as i64).into());
+    let sql = match &after {
+        // A first page: a range scan of the index on the sort key (and `id`), stopping after
+        // the page, with the snapshot that later pages will page against.
+        None => {
+            let snap = match backend {
+                DatabaseBackend::Postgres => "(SELECT pg_current_snapshot()::text)",
+                _ => "CAST((SELECT COALESCE(MAX(id), 0) FROM tally_change) AS TEXT)",
+            };
+            format!(
+                "SELECT {columns}, {key} AS k, {snap} AS snap FROM suggestion s \
+                 WHERE {conditions} ORDER BY {key} DESC, s.id DESC LIMIT {limit}"
+            )
+        }
+        // A later page pages against the order as the snapshot saw it. Rows no change since
+        // then has touched still hold that key: a range scan of the index below the cursor.
+        // The few that changed are read apart, each with its key before its first unseen
+        // change (one created since is left out). The two merge into the page.
         Some(position) => {
             let unseen = match backend {
                 DatabaseBackend::Postgres => {
@@ -189,58 +209,44 @@ pub async fn list(
                     format!("id > {}", bind(seen.into()))
                 }
             };
-            conditions.push("COALESCE(l.created, FALSE) = FALSE".into());
-            (
-                format!(
-                    "LEFT JOIN (SELECT suggestion_id, score_before, comments_before, hot_before, \
-                     created FROM tally_change WHERE id IN (SELECT MIN(id) FROM tally_change \
-                     WHERE {unseen} GROUP BY suggestion_id)) l ON l.suggestion_id = s.id"
-                ),
-                "COALESCE(l.score_before, s.score)".to_string(),
-                "COALESCE(l.comments_before, s.comment_count)".to_string(),
-                "COALESCE(l.hot_before, s.hot_rank)".to_string(),
+            let key_value: Value = match filter.sort {
+                Sort::New => DateTime::parse_from_rfc3339(&position.key)
+                    .map_err(|_| AppError::bad_input("after", "invalid cursor"))?
+                    .with_timezone(&Utc)
+                    .into(),
+                _ => position
+                    .key
+                    .parse::<i64>()
+                    .map_err(|_| AppError::bad_input("after", "invalid cursor"))?
+                    .into(),
+            };
+            let k = bind(key_value);
+            let id = bind(position.id.into());
+            let snap = bind(position.snapshot.clone().into());
+            let before = match filter.sort {
+                Sort::Hot => "c.hot_before",
+                Sort::Top => "c.score_before",
+                Sort::MostDiscussed => "c.comments_before",
+                Sort::New => "s.created_at",
+            };
+            format!(
+                "WITH changed AS (SELECT suggestion_id, score_before, comments_before, \
+                 hot_before, created FROM tally_change WHERE id IN (SELECT MIN(id) \
+                 FROM tally_change WHERE {unseen} GROUP BY suggestion_id)) \
+                 SELECT t.* FROM (\
+                 SELECT * FROM (SELECT {columns}, {key} AS k, {snap} AS snap FROM suggestion s \
+                 WHERE {conditions} AND {key} <= {k} AND ({key} < {k} OR s.id < {id}) \
+                 AND s.id NOT IN (SELECT suggestion_id FROM changed) \
+                 ORDER BY {key} DESC, s.id DESC LIMIT {limit}) unchanged \
+                 UNION ALL \
+                 SELECT {columns}, {before} AS k, {snap} AS snap \
+                 FROM changed c JOIN suggestion s ON s.id = c.suggestion_id \
+                 WHERE {conditions} AND c.created = FALSE \
+                 AND {before} <= {k} AND ({before} < {k} OR s.id < {id})\
+                 ) t ORDER BY t.k DESC, t.id DESC LIMIT {limit}"
             )
         }
     };
-    let key = match filter.sort {
-        Sort::Hot => hot,
-        Sort::Top => score,
-        Sort::MostDiscussed => comments,
-        Sort::New => "s.created_at".to_string(),
-    };
-    let snap = match (&after, backend) {
-        (Some(position), _) => bind(position.snapshot.clone().into()),
-        (None, DatabaseBackend::Postgres) => "pg_current_snapshot()::text".to_string(),
-        (None, _) => "CAST((SELECT COALESCE(MAX(id), 0) FROM tally_change) AS TEXT)".to_string(),
-    };
-    let columns: Vec<String> = suggestion::Column::iter()
-        .map(|c| format!("s.{}", c.as_str()))
-        .collect();
-    let mut outer = String::new();
-    if let Some(position) = &after {
-        let key_value: Value = match filter.sort {
-            Sort::New => DateTime::parse_from_rfc3339(&position.key)
-                .map_err(|_| AppError::bad_input("after", "invalid cursor"))?
-                .with_timezone(&Utc)
-                .into(),
-            _ => position
-                .key
-                .parse::<i64>()
-                .map_err(|_| AppError::bad_input("after", "invalid cursor"))?
-                .into(),
-        };
-        let k1 = bind(key_value.clone());
-        let k2 = bind(key_value);
-        let id = bind(position.id.into());
-        outer = format!("WHERE t.k < {k1} OR (t.k = {k2} AND t.id < {id})");
-    }
-    let limit = bind(((page.limit + 1) as i64).into());
-    let sql = format!(
-        "SELECT t.* FROM (SELECT {columns}, {key} AS k, {snap} AS snap FROM suggestion s {late_join} \
-         WHERE {conditions}) t {outer} ORDER BY t.k DESC, t.id DESC LIMIT {limit}",
-        columns = columns.join(", "),
-        conditions = conditions.join(" AND "),
-    );
     let statement = Statement::from_sql_and_values(backend, placeholders(backend, &sql), values);
     let rows = db.query_all_raw(statement).await?;
     if let (true, Some(community_id)) = (rows.is_empty(), filter.community_id) {

@@ -1131,6 +1131,80 @@ async fn paging_stays_exact_while_votes_move_suggestions_across_page_boundaries(
     }
 }
 
+/// Later pages read the order of the first page's snapshot for every sort, in one community
+/// and across all of them: comments and votes between pages move nothing, and suggestions
+/// submitted after the first page are not slipped in.
+#[tokio::test]
+async fn every_sort_pages_against_its_snapshot_while_comments_votes_and_new_ideas_arrive() {
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("owner").await;
+    for (n, sort) in ["NEW", "MOST_DISCUSSED", "TOP", "HOT"]
+        .into_iter()
+        .enumerate()
+    {
+        for community in [true, false] {
+            let slug = format!("snap-{n}-{community}");
+            let community_id = create_community(&app, &owner, &slug, "PUBLIC").await;
+            let voter = member(&app, &format!("snapvoter{n}{community}"), &community_id).await;
+            let mut all = Vec::new();
+            for i in 0..5 {
+                all.push(submit(&app, &owner, &community_id, &format!("{slug} idea {i}")).await);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            // In the listing of every community the earlier rounds' suggestions are there too.
+            let mut variables = if community {
+                in_community(&community_id)
+            } else {
+                json!({ "c": null, "status": null, "kind": null, "search": null, "first": 100, "after": null })
+            };
+            let before: Vec<String> =
+                listed(&app, auth(&owner), Some(sort), variables.clone()).await;
+            let context = format!("{sort}, one community: {community}");
+            let size = if community { 2 } else { 10 };
+            assert!(
+                before.len() < 100,
+                "{context}: the whole listing fits one read"
+            );
+            variables["first"] = json!(size);
+            let page = list(&app, auth(&owner), Some(sort), variables.clone()).await;
+            let mut seen = node_ids(&page);
+            assert_eq!(seen, before[..size].to_vec(), "{context}");
+            let mut cursor = page["pageInfo"]["endCursor"].clone();
+            let mut late = Vec::new();
+            let mut round = 0;
+            loop {
+                // Between pages: the last of the first listing gains comments and a vote, the
+                // first sinks, and a new suggestion arrives.
+                comment(&app, &voter, &all[round % all.len()], "a comment").await;
+                vote(&app, &voter, &all[(round + 3) % all.len()], "UP").await;
+                vote(&app, &voter, &all[(round + 1) % all.len()], "DOWN").await;
+                late.push(
+                    submit(&app, &voter, &community_id, &format!("{slug} late {round}")).await,
+                );
+                round += 1;
+                assert!(round <= 200, "{context}: paging does not end");
+                variables["after"] = cursor.clone();
+                let page = list(&app, auth(&owner), Some(sort), variables.clone()).await;
+                seen.extend(node_ids(&page));
+                if page["pageInfo"]["hasNextPage"] != json!(true) {
+                    break;
+                }
+                cursor = page["pageInfo"]["endCursor"].clone();
+            }
+            assert_eq!(
+                seen, before,
+                "{context}: the order of the first page's snapshot"
+            );
+            for id in &late {
+                assert!(
+                    !seen.contains(id),
+                    "{context}: a later submission slipped in"
+                );
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn full_text_search_matches_words_in_titles_and_bodies_and_takes_input_literally() {
     let app = TestApp::spawn().await;
