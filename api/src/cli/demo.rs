@@ -395,6 +395,9 @@ pub async fn seed(state: &AppState, size: DemoSize) -> AppResult<DemoReport> {
     }
     // Bulk inserts bypass the services: put every row into the sync change index at once.
     crate::sync::reindex(&state.db).await?;
+    // The planner's statistics for what was just loaded: without them (Postgres' autovacuum
+    // may be off, SQLite never gathers them by itself) every read is planned for empty tables.
+    state.db.execute_unprepared("ANALYZE").await?;
     Ok(DemoReport {
         communities,
         users: fan_ids.len() + 1,

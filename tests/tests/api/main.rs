@@ -5,6 +5,7 @@
 
 mod comments;
 mod communities;
+mod demo;
 mod extreme_inputs;
 mod hostile;
 mod http_surface;
