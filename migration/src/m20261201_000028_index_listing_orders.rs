@@ -1,8 +1,10 @@
 //! Indexes every listing order with its tie-breaker: `(community_id, key, id)` for a
 //! community's listing and `(key, id)` for the listing of all communities, for each of the four
 //! sorts (score, HOT rank, comment count, creation time), so that any page is a range scan that
-//! stops after the page instead of a sort of the whole community; and `tally_change
-//! (suggestion_id, id)`, for a later page's look-up of what changed since its first.
+//! stops after the page instead of a sort of the whole community; `comment (suggestion_id,
+//! created_at, id)`, the order of a suggestion's comments, so its first page reads only that
+//! page; and `tally_change (suggestion_id, id)`, for a later page's look-up of what changed
+//! since its first.
 
 use sea_orm_migration::prelude::*;
 
@@ -60,6 +62,17 @@ impl MigrationTrait for Migration {
         manager
             .create_index(
                 Index::create()
+                    .name("comment_suggestion_created_id_idx")
+                    .table(Comment::Table)
+                    .col(Comment::SuggestionId)
+                    .col(Comment::CreatedAt)
+                    .col(Comment::Id)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
                     .name("tally_change_suggestion_id_idx")
                     .table(TallyChange::Table)
                     .col(TallyChange::SuggestionId)
@@ -100,6 +113,14 @@ impl MigrationTrait for Migration {
         manager
             .drop_index(
                 Index::drop()
+                    .name("comment_suggestion_created_id_idx")
+                    .table(Comment::Table)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .drop_index(
+                Index::drop()
                     .name("tally_change_suggestion_id_idx")
                     .table(TallyChange::Table)
                     .to_owned(),
@@ -113,4 +134,12 @@ enum TallyChange {
     Table,
     Id,
     SuggestionId,
+}
+
+#[derive(DeriveIden)]
+enum Comment {
+    Table,
+    Id,
+    SuggestionId,
+    CreatedAt,
 }

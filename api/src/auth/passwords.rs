@@ -13,7 +13,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::phc::{Output, ParamsString, Salt};
-use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher, Version};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
 use prometheus::IntCounter;
 use tokio::sync::oneshot;
 
@@ -58,20 +58,22 @@ impl PasswordHasherPool {
     pub fn new(threads: usize, queue: usize, hashes: IntCounter) -> AppResult<Self> {
         let (sender, receiver) = mpsc::sync_channel(queue);
         let receiver = Arc::new(Mutex::new(receiver));
+        // The first thread makes the dummy hash in the memory it keeps: memory allocated
+        // anywhere else and freed would stay with the process (the allocator keeps it).
+        let (dummy_sender, dummy) = mpsc::channel();
         for index in 0..threads.max(1) {
             let receiver = receiver.clone();
             let hashes = hashes.clone();
+            let dummy_sender = (index == 0).then(|| dummy_sender.clone());
             std::thread::Builder::new()
                 .name(format!("canyu-argon2-{index}"))
-                .spawn(move || work(&receiver, &hashes))
+                .spawn(move || work(&receiver, &hashes, dummy_sender))
                 .map_err(AppError::internal)?;
         }
-        // The dummy hash's memory is the caller's, freed at once: made with the crate's own
-        // hasher, it verifies like any stored hash.
-        let dummy_hash = Argon2::new(Algorithm::Argon2id, Version::V0x13, params()?)
-            .hash_password(super::secrets::generate().as_bytes())
-            .map_err(AppError::internal)?
-            .to_string();
+        drop(dummy_sender);
+        let dummy_hash = dummy.recv().map_err(|_| {
+            AppError::internal("the hashing thread stopped before its first hash")
+        })??;
         Ok(PasswordHasherPool {
             queue: sender,
             dummy_hash: Arc::new(dummy_hash),
@@ -116,13 +118,25 @@ impl PasswordHasherPool {
     }
 }
 
-/// A hashing thread: one block of Argon2 memory, made at its first job and reused for every
-/// later one until the pool is gone (an idle server holds none).
-fn work(jobs: &Mutex<Receiver<Job>>, hashes: &IntCounter) {
+/// A hashing thread: answers jobs until the pool is dropped, in one block of Argon2 memory
+/// made at its first job and reused for every later one (made at once on the thread that makes
+/// the pool's dummy hash, which it sends to `dummy`).
+fn work(
+    jobs: &Mutex<Receiver<Job>>,
+    hashes: &IntCounter,
+    dummy: Option<mpsc::Sender<AppResult<String>>>,
+) {
     let Ok(params) = params() else {
         return;
     };
     let mut memory: Vec<Block> = Vec::new();
+    if let Some(dummy) = dummy {
+        memory = vec![Block::default(); params.block_count()];
+        let _ = dummy.send(hash_with(
+            &mut memory,
+            super::secrets::generate().as_bytes(),
+        ));
+    }
     loop {
         let next = match jobs.lock() {
             Ok(receiver) => receiver.recv(),

@@ -8,8 +8,8 @@ use futures_util::TryFutureExt;
 use std::collections::HashMap;
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction,
+    EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 use uuid::Uuid;
 
@@ -200,26 +200,39 @@ pub async fn first_pages(
         return Ok(HashMap::new());
     }
     let backend = db.get_database_backend();
-    let list: Vec<String> = (1..=suggestion_ids.len())
-        .map(|i| format!("${i}"))
-        .collect();
-    let limit_at = suggestion_ids.len() + 1;
-    let sql = format!(
-        "SELECT * FROM (SELECT c.*, ROW_NUMBER() OVER (PARTITION BY suggestion_id \
-         ORDER BY created_at, id) AS place FROM comment c \
-         WHERE suggestion_id IN ({}) AND deleted_at IS NULL) t \
-         WHERE place <= ${limit_at} ORDER BY created_at, id",
-        list.join(", ")
-    );
-    let mut values: Vec<sea_orm::Value> = suggestion_ids.iter().map(|id| (*id).into()).collect();
-    values.push(i64::try_from(limit).unwrap_or(i64::MAX).into());
-    let rows = comment::Model::find_by_statement(Statement::from_sql_and_values(
-        backend,
-        placeholders(backend, &sql),
-        values,
-    ))
-    .all(db)
-    .await?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let statement = match backend {
+        // Postgres: each suggestion's page read from the index on its order, stopping after
+        // the page; the ids travel as one array, so the statement is the same for any count.
+        DatabaseBackend::Postgres => {
+            let ids: Vec<String> = suggestion_ids.iter().map(Uuid::to_string).collect();
+            Statement::from_sql_and_values(
+                backend,
+                "SELECT c.* FROM unnest(CAST($1 AS uuid[])) AS k(id) CROSS JOIN LATERAL \
+                 (SELECT * FROM comment WHERE suggestion_id = k.id AND deleted_at IS NULL \
+                 ORDER BY created_at, id LIMIT $2) c ORDER BY c.created_at, c.id",
+                [format!("{{{}}}", ids.join(",")).into(), limit.into()],
+            )
+        }
+        _ => {
+            let list: Vec<String> = (1..=suggestion_ids.len())
+                .map(|i| format!("${i}"))
+                .collect();
+            let limit_at = suggestion_ids.len() + 1;
+            let sql = format!(
+                "SELECT * FROM (SELECT c.*, ROW_NUMBER() OVER (PARTITION BY suggestion_id \
+                 ORDER BY created_at, id) AS place FROM comment c \
+                 WHERE suggestion_id IN ({}) AND deleted_at IS NULL) t \
+                 WHERE place <= ${limit_at} ORDER BY created_at, id",
+                list.join(", ")
+            );
+            let mut values: Vec<sea_orm::Value> =
+                suggestion_ids.iter().map(|id| (*id).into()).collect();
+            values.push(limit.into());
+            Statement::from_sql_and_values(backend, placeholders(backend, &sql), values)
+        }
+    };
+    let rows = comment::Model::find_by_statement(statement).all(db).await?;
     let mut pages: HashMap<Uuid, Vec<comment::Model>> = HashMap::new();
     for row in rows {
         pages.entry(row.suggestion_id).or_default().push(row);

@@ -174,7 +174,9 @@ pub async fn list(
         Sort::MostDiscussed => "s.comment_count",
         Sort::New => "s.created_at",
     };
-    let limit = bind(((page.limit + 1) as i64).into());
+    // The page size is written into the statement (a validated number): the planner then
+    // knows how few rows are wanted even when it reuses a generic plan.
+    let limit = page.limit + 1;
     let sql = match &after {
         // A first page: a range scan of the index on the sort key (and `id`), stopping after
         // the page, with the snapshot that later pages will page against.
