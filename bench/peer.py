@@ -189,6 +189,10 @@ class Server:
                     return int(line.split()[1]) / 1024.0
         return float("nan")
 
+    def require_alive(self):
+        if self.process.poll() is not None:
+            fail(f"{self.label} exited during the run (code {self.process.returncode}); see its log:\n{tail(self.log)}")
+
     def stop(self):
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -691,6 +695,8 @@ def run_matrix(canyu, pg, files, duration, url, seeded_at):
             script, env = script_env(name, "pg")
             b = measured(pg.url, script, c, duration, env)
             print(f" {b['rps']:,.0f} req/s", flush=True)
+            canyu.require_alive()
+            pg.require_alive()
             rows.append(((name, label), c, a, b))
             if name == "W4":
                 w4.append(f"c={c}: Canyu {a['good']} listings, {a['refused']} refused, {a['served']} answered; "
@@ -757,6 +763,7 @@ def sqlite_phase(work, lite_path, lite_seed, duration, servers):
                 script, env = "fixed.lua", {"BODY_FILE": files[name], "EXPECT": EXPECT[name]}
             a = measured(lite.url, script, c, duration, env)
             print(f" {a['rps']:,.0f} req/s", flush=True)
+            lite.require_alive()
             rows.append(((name, label), c, a))
     rss = lite.hwm_mib()
     lite.stop()
