@@ -180,7 +180,10 @@ impl TestApp {
         }
         let response = request.send().await.expect("request");
         let status = response.status().as_u16();
-        (status, response.json().await.expect("JSON body"))
+        let text = response.text().await.expect("a body");
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("HTTP {status} without a JSON body ({e}): {text:?}"));
+        (status, body)
     }
 
     /// Signs up `handle` with [`PASSWORD`].
