@@ -169,11 +169,6 @@ where
     // so it is small).
     let document = request.parsed_query().ok().cloned();
     let operation_name = request.operation_name.clone();
-    if let Some(checked) = &checked
-        && let Err(err) = charge_mutations(state, &viewer, checked).await
-    {
-        return (refused(&err), kind);
-    }
     let unavailable = || {
         refused(&AppError::Unavailable(
             "the database does not answer".into(),
@@ -181,6 +176,17 @@ where
     };
     if !state.db_health.is_up() {
         return (unavailable(), kind);
+    }
+    // Counting mutations against the rate limit writes to the database too: it stops with the
+    // database like the operation itself.
+    if let Some(checked) = &checked {
+        let charged = tokio::select! {
+            charged = charge_mutations(state, &viewer, checked) => charged,
+            () = state.db_health.down() => return (unavailable(), kind),
+        };
+        if let Err(err) = charged {
+            return (refused(&err), kind);
+        }
     }
     let run = schema.execute(prepare(request, viewer, address, state));
     let bounded = tokio::time::timeout(

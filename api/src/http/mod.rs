@@ -229,7 +229,15 @@ pub(super) async fn viewer_of(state: &AppState, req: &HttpRequest) -> AppResult<
     let token = value.to_str().ok().and_then(bearer_token).ok_or_else(|| {
         AppError::Unauthenticated("expected `Authorization: Bearer <token>`".into())
     })?;
-    users::authenticate(state, token).await
+    // Authenticating reads the user's row: it stops with the database like the operation.
+    let unavailable = || AppError::Unavailable("the database does not answer".into());
+    if !state.db_health.is_up() {
+        return Err(unavailable());
+    }
+    tokio::select! {
+        viewer = users::authenticate(state, token) => viewer,
+        () = state.db_health.down() => Err(unavailable()),
+    }
 }
 
 pub(super) fn bearer_token(value: &str) -> Option<&str> {
