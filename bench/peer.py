@@ -35,6 +35,7 @@ import random
 import re
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -334,8 +335,25 @@ def psql_file(url, path):
     common.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-q", "-f", path])
 
 
+def require_free(admin_url):
+    """Stops before touching anything when another run holds the ports or the database."""
+    for port in (CANYU_PORT, PEER_PORT, LITE_PORT):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # As servers do: connections of an earlier run left in TIME_WAIT do not count.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+                probe.listen(1)
+            except OSError:
+                fail(f"127.0.0.1:{port} is in use (another bench/peer.sh run?); stop it first")
+    sessions = int(common.psql(admin_url, f"SELECT COUNT(*) FROM pg_stat_activity WHERE datname = '{DB}'"))
+    if sessions:
+        fail(f"{sessions} sessions are connected to the database {DB} (another bench/peer.sh run?); "
+             f"stop them first, this run drops and recreates it")
+
+
 def seed_postgres(admin_url, url, lite_seed):
-    common.psql(admin_url, f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+    common.psql(admin_url, f"DROP DATABASE IF EXISTS {DB}")
     common.psql(admin_url, f"CREATE DATABASE {DB}")
     started = time.time()
     pg = subprocess.Popen([BINARY, "seed-demo", *SEED_SIZES], env=canyu_env(url), stdout=subprocess.PIPE,
@@ -502,6 +520,11 @@ def command_output(cmd):
         return "?"
 
 
+def load_average():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
 def digest(path):
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -510,7 +533,7 @@ def digest(path):
     return h.hexdigest()
 
 
-def machine_header(url):
+def machine_header(url, load_at_start):
     mem = "?"
     with open("/proc/meminfo") as f:
         for line in f:
@@ -535,6 +558,7 @@ def machine_header(url):
         "canyu": f"git commit {commit}{' (with local changes)' if dirty not in ('', '?') else ''} of this checkout; "
                  f"binary {BINARY} (sha256 {digest(BINARY)[:12]}, built {built}, {command_output([BINARY, '--version'])})",
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "load": load_at_start,
         "wrk": command_output(["wrk", "-v"]).split(" [")[0],
         "pgbench": command_output([common.pgbench_path(), "--version"]),
         "sqlite3": command_output(["sqlite3", "--version"]).split(" ")[0],
@@ -547,7 +571,8 @@ def report(args, header, rows, floors, rss, counters, lite, notes, elapsed):
     add("# Canyu beside PostGraphile 4 — bench/peer.sh")
     add("")
     add(f"- Run: {header['date']}, bash bench/peer.sh --duration {args.duration}")
-    add(f"- Machine: {header['machine']}")
+    add(f"- Machine: {header['machine']}; load average {header['load']} at the start, {load_average()} at the end "
+        "(anything else running shows here)")
     add(f"- Versions: Postgres {header['postgres']} (127.0.0.1:5432, one database for both servers); "
         f"Node {header['node']}; PostGraphile {header['postgraphile']}; Canyu: {header['canyu']}")
     add(f"- Load: {header['wrk']}, 2 threads (1 at concurrency 1), closed loop, {WARMUP} s warm-up then "
@@ -797,6 +822,7 @@ def main():
     parser.add_argument("--out", default=os.path.join(BENCH, "peer-latest.md"), help="where the report goes too")
     parser.add_argument("--admin-url", default="postgres://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
+    load_at_start = load_average()
     if args.duration < 1:
         fail("--duration must be at least 1")
     for tool in ("wrk", "psql", "node", "sqlite3"):
@@ -812,6 +838,7 @@ def main():
     except subprocess.CalledProcessError as err:
         fail(f"Postgres does not answer at {args.admin_url}: {err.stderr.strip()}")
     url = f"{args.admin_url.rsplit('/', 1)[0]}/{DB}"
+    require_free(args.admin_url)
 
     def stop_on_signal(signum, frame):
         raise SystemExit(128 + signum)
@@ -827,7 +854,7 @@ def main():
         lite_path = os.path.join(work, "canyu.db")
         lite_seed = seed_sqlite_start(lite_path)
         community = seed_postgres(args.admin_url, url, lite_seed)["aurora-phones"]
-        header = machine_header(url)
+        header = machine_header(url, load_at_start)
         seeded_at = psql(url, "SELECT now()")
 
         canyu = Server("Canyu", [BINARY, "serve"],
