@@ -156,6 +156,8 @@ impl From<DbErr> for AppError {
         if database_unreachable(&err) {
             tracing::warn!(error = %err, "database unavailable");
             AppError::Unavailable(err.to_string())
+        } else if statement_timed_out(&err) {
+            AppError::Timeout("a statement ran longer than the operation's time limit".into())
         } else {
             AppError::internal(err)
         }
@@ -188,6 +190,19 @@ fn database_unreachable(err: &DbErr) -> bool {
             .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
         _ => false,
     }
+}
+
+/// Whether Postgres stopped the statement at `statement_timeout` (SQLSTATE 57014), the
+/// database's backstop of the request time limit.
+fn statement_timed_out(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx::Error as Sqlx;
+    let (DbErr::Exec(RuntimeErr::SqlxError(sqlx)) | DbErr::Query(RuntimeErr::SqlxError(sqlx))) =
+        err
+    else {
+        return false;
+    };
+    matches!(sqlx.as_ref(), Sqlx::Database(db) if db.code().as_deref() == Some("57014"))
 }
 
 impl ErrorExtensions for AppError {
