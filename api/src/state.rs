@@ -31,6 +31,8 @@ pub struct AppState {
     pub fan_out: Arc<tokio::sync::Notify>,
     /// Whether the database answers (see `db::Health`).
     pub db_health: crate::db::Health,
+    /// Server time for the rules (see `clock`).
+    pub clock: crate::clock::Clock,
 }
 
 impl AppState {
@@ -94,6 +96,7 @@ impl AppState {
             rate_limits: Arc::new(RateLimiter::new(&config, &db)),
             fan_out: Arc::new(tokio::sync::Notify::new()),
             db_health: crate::db::Health::default(),
+            clock: crate::clock::Clock::default(),
             db,
             config: Arc::new(config),
         })

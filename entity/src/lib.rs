@@ -3,11 +3,12 @@
 //! Business rules live in `api/src/services`; GraphQL types live in `api/src/graphql`.
 //! Nothing here derives GraphQL output, so no column (a password hash, a key) can leak by accident.
 //! (`tally_change` and the SQLite `suggestion_fts` table are written with SQL by the suggestions
-//! service and have no model.)
+//! service, `growth_day` by the growth service; they have no model.)
 
 pub mod audit_log;
 pub mod comment;
 pub mod community;
+pub mod growth_event;
 pub mod idea_reward;
 pub mod idea_reward_contributor;
 pub mod membership;
@@ -20,6 +21,8 @@ pub mod pricing_poll;
 pub mod pricing_tally;
 pub mod rate_limit_window;
 pub mod refresh_token;
+pub mod release;
+pub mod release_item;
 pub mod revenue_share_record;
 pub mod sales_report;
 pub mod signing_key;

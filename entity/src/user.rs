@@ -27,6 +27,8 @@ pub struct Model {
     /// Bumped to end every access token issued before (password change, ban).
     pub token_version: i32,
     pub banned_at: Option<DateTimeUtc>,
+    /// The sum of their growth events.
+    pub growth_points: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -33,6 +33,11 @@ mod m20261129_000025_create_sync_entity;
 mod m20261201_000026_create_rate_limit_window;
 mod m20261201_000027_create_notification_fanout;
 mod m20261201_000028_index_listing_orders;
+mod m20261201_000029_add_user_growth_points;
+mod m20261201_000030_create_growth_event;
+mod m20261201_000031_create_growth_day;
+mod m20261201_000032_create_release;
+mod m20261201_000033_create_release_item;
 
 pub struct Migrator;
 
@@ -68,6 +73,11 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000026_create_rate_limit_window::Migration),
             Box::new(m20261201_000027_create_notification_fanout::Migration),
             Box::new(m20261201_000028_index_listing_orders::Migration),
+            Box::new(m20261201_000029_add_user_growth_points::Migration),
+            Box::new(m20261201_000030_create_growth_event::Migration),
+            Box::new(m20261201_000031_create_growth_day::Migration),
+            Box::new(m20261201_000032_create_release::Migration),
+            Box::new(m20261201_000033_create_release_item::Migration),
         ]
     }
 }

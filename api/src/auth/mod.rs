@@ -21,6 +21,10 @@ pub const PARTNER_SCOPES: &[(&str, &str)] = &[
         "report net sales of product lines (drives idea dividends)",
     ),
     ("ideas:read", "read adopted ideas and their status"),
+    (
+        "growth:write",
+        "report growth activity of users (purchases, device use, reviews)",
+    ),
 ];
 
 /// A signed-in user, as their access token and current account row say.

@@ -443,6 +443,7 @@ fn user_row(
         role,
         token_version: 0,
         banned_at: None,
+        growth_points: 0,
         created_at: at,
         updated_at: at,
     }

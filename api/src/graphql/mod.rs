@@ -9,12 +9,15 @@ pub mod audit;
 pub mod comments;
 pub mod communities;
 pub mod connection;
+pub mod growth;
 pub mod limits;
 pub mod loaders;
+pub mod metrics;
 pub mod money;
 pub mod notifications;
 pub mod partners;
 pub mod pricing_polls;
+pub mod releases;
 pub mod response_order;
 pub mod revenue_shares;
 pub mod suggestions;
@@ -50,6 +53,9 @@ pub struct QueryRoot(
     notifications::NotificationsQuery,
     pricing_polls::PricingPollsQuery,
     revenue_shares::RevenueSharesQuery,
+    growth::GrowthQuery,
+    metrics::MetricsQuery,
+    releases::ReleasesQuery,
     audit::AuditQuery,
     sync::SyncQuery,
 );
@@ -66,6 +72,8 @@ pub struct MutationRoot(
     notifications::NotificationsMutation,
     pricing_polls::PricingPollsMutation,
     revenue_shares::RevenueSharesMutation,
+    growth::GrowthMutation,
+    releases::ReleasesMutation,
     sync::SyncMutation,
 );
 
@@ -188,7 +196,9 @@ where
             return (refused(&err), kind);
         }
     }
-    let run = schema.execute(prepare(request, viewer, address, state));
+    let run = state
+        .clock
+        .scope(schema.execute(prepare(request, viewer, address, state)));
     let bounded = tokio::time::timeout(
         state.config.request_timeout,
         AssertUnwindSafe(run).catch_unwind(),

@@ -14,7 +14,9 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::communities::{Community, CommunityRoleValue, MembershipStatusValue};
+use super::growth::GrowthEvent;
 use super::pricing_polls::PricingPoll;
+use super::releases::Release;
 use super::revenue_shares::RevenueShareRecord;
 use super::suggestions::Suggestion;
 use super::votes::VoteValue;
@@ -297,6 +299,8 @@ change_type!(CommentChange, comment, SyncedComment);
 change_type!(MembershipChange, membership, SyncedMembership);
 change_type!(CommunityChange, community, Community);
 change_type!(RevenueShareChange, record, RevenueShareRecord);
+change_type!(GrowthEventChange, event, GrowthEvent);
+change_type!(ReleaseChange, release, Release);
 
 /// One changed row.
 #[derive(Union, Clone, Debug)]
@@ -309,6 +313,8 @@ pub enum Change {
     Membership(MembershipChange),
     Community(CommunityChange),
     RevenueShare(RevenueShareChange),
+    GrowthEvent(GrowthEventChange),
+    Release(ReleaseChange),
 }
 
 impl From<pull::Change> for Change {
@@ -354,6 +360,13 @@ impl From<pull::Change> for Change {
                 RevenueShare,
                 RevenueShareRecord::from
             ),
+            K::GrowthEvent => change!(
+                GrowthEvent,
+                GrowthEventChange,
+                GrowthEvent,
+                GrowthEvent::from
+            ),
+            K::Release => change!(Release, ReleaseChange, Release, Release::from),
         }
     }
 }

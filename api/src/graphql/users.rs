@@ -8,10 +8,12 @@ use chrono::{DateTime, Utc};
 use entity::user;
 
 use super::connection::from_page;
+use super::growth::GrowthEvent;
 use super::suggestions::Suggestion;
 use super::{client_address, parse_id, parts};
 use crate::auth;
 use crate::pagination::PageRequest;
+use crate::services::growth;
 use crate::services::sessions::{self, Session};
 use crate::services::suggestion_listing::{self, ListFilter, Sort};
 use crate::services::users::{self, NewUser};
@@ -38,6 +40,8 @@ pub struct User {
     pub display_name: String,
     pub role: RoleValue,
     pub created_at: DateTime<Utc>,
+    /// The sum of their growth events.
+    pub growth_points: i64,
 }
 
 impl From<user::Model> for User {
@@ -48,12 +52,33 @@ impl From<user::Model> for User {
             display_name: model.display_name,
             role: model.role.into(),
             created_at: model.created_at,
+            growth_points: model.growth_points,
         }
     }
 }
 
 #[ComplexObject]
 impl User {
+    /// Their level by growth points (the thresholds are in the README).
+    async fn level(&self) -> i32 {
+        growth::level_of(self.growth_points)
+    }
+
+    /// How they earned their points, newest first (themselves, or STAFF/ADMIN).
+    #[graphql(complexity = "crate::pagination::page_cost(first, child_complexity)")]
+    async fn growth_events(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, GrowthEvent>> {
+        let (state, viewer) = parts(ctx)?;
+        let page = PageRequest::new(first, after).extend()?;
+        let user_id = parse_id("id", &self.id).extend()?;
+        let page = growth::list(state, viewer, user_id, page).await.extend()?;
+        Ok(from_page(page, GrowthEvent::from))
+    }
+
     /// Their suggestions that the viewer may see, newest first.
     #[graphql(complexity = "crate::pagination::page_cost(first, child_complexity)")]
     async fn suggestions(

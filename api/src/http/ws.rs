@@ -394,7 +394,8 @@ impl Socket {
         let request = graphql::prepare(request, viewer, self.address.clone(), &self.state);
         let schema = self.schema.clone();
         let id = id.to_string();
-        Ok(tokio::spawn(async move {
+        let clock = self.state.clock.clone();
+        Ok(tokio::spawn(clock.scope(async move {
             let mut stream = schema.execute_stream(request);
             let mut first = true;
             while let Some(response) = stream.next().await {
@@ -426,7 +427,7 @@ impl Socket {
             let complete = json!({ "type": "complete", "id": id });
             let _ = out.send(Out::Text(complete.to_string())).await;
             let _ = out.send(Out::Done(id)).await;
-        }))
+        })))
     }
 
     async fn send(&mut self, message: Value) {

@@ -4,6 +4,7 @@
 
 use chrono::Utc;
 use entity::comment;
+use entity::growth_event::Kind as GrowthKind;
 use futures_util::TryFutureExt;
 use std::collections::HashMap;
 
@@ -14,7 +15,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::idempotency::{Created, create_once};
-use super::{input, memberships, suggestions};
+use super::{growth, input, memberships, suggestions};
 use crate::auth::Viewer;
 use crate::db::placeholders;
 use crate::error::{AppError, AppResult};
@@ -95,6 +96,15 @@ pub async fn add_in(
         Created::Replayed(stored) => return Ok(stored),
     };
     let updated = suggestions::apply_tally(txn, locked, 0, 0, 1).await?;
+    growth::award(
+        txn,
+        author.id,
+        updated.community_id,
+        GrowthKind::CommentAdded,
+        created.id,
+        sync,
+    )
+    .await?;
     sync.comment(&created, updated.community_id);
     sync.suggestion(&updated);
     Ok(created)

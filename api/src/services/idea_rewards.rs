@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use entity::audit_log::{Action, EntityType};
+use entity::growth_event::Kind as GrowthKind;
 use entity::suggestion::Status;
 use entity::user::Role;
 use entity::{idea_reward, idea_reward_contributor, user};
@@ -20,7 +21,7 @@ use uuid::Uuid;
 use super::audit::{self, Actor};
 use super::dividend_math::WHOLE_BPS;
 use super::idempotency::{Created, create_once, replay};
-use super::{input, money, suggestion_workflow, suggestions};
+use super::{growth, input, money, suggestion_workflow, suggestions};
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{Page, PageRequest, TimeOrder, after_time_key, time_key};
@@ -207,6 +208,15 @@ pub async fn adopt(state: &AppState, viewer: &Viewer, input: NewReward) -> AppRe
     .await?;
     let suggestion_id = found.id;
     let mut sync = SyncWriter::new();
+    growth::award(
+        &txn,
+        found.author_id,
+        found.community_id,
+        GrowthKind::IdeaAdopted,
+        suggestion_id,
+        &mut sync,
+    )
+    .await?;
     if matches!(found.status, Status::Open | Status::UnderReview) {
         let planned = suggestion_workflow::change_status(
             &txn,
@@ -214,6 +224,7 @@ pub async fn adopt(state: &AppState, viewer: &Viewer, input: NewReward) -> AppRe
             Status::Planned,
             admin.id,
             Some("adopted".into()),
+            &mut sync,
         )
         .await?;
         sync.suggestion(&planned);

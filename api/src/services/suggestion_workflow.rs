@@ -4,6 +4,7 @@
 
 use chrono::Utc;
 use entity::comment;
+use entity::growth_event::Kind as GrowthKind;
 use entity::notification::Kind as NotificationKind;
 use entity::suggestion::{self, Status};
 use entity::suggestion_event;
@@ -17,7 +18,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::suggestions::{apply_tally, lock_visible};
-use super::{input, notifications};
+use super::{growth, input, notifications};
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -38,8 +39,8 @@ pub async fn set_status(
         .filter(|n| !n.is_empty());
     let txn = crate::db::begin_write(&state.db).await?;
     let found = lock_visible(&txn, viewer, suggestion_id).await?;
-    let updated = change_status(&txn, found, status, staff.id, note).await?;
     let mut sync = SyncWriter::new();
+    let updated = change_status(&txn, found, status, staff.id, note, &mut sync).await?;
     sync.suggestion(&updated);
     sync.commit(txn, state).await?;
     notifications::wake_fan_out(state);
@@ -60,7 +61,7 @@ pub async fn respond(
     let body = input::text("body", body, 1, 10_000)?;
     let txn = crate::db::begin_write(&state.db).await?;
     let found = lock_visible(&txn, viewer, suggestion_id).await?;
-    let now = Utc::now();
+    let now = crate::clock::now();
     let response = comment::ActiveModel {
         id: Set(Uuid::now_v7()),
         suggestion_id: Set(found.id),
@@ -75,6 +76,16 @@ pub async fn respond(
     .await?;
     let found = apply_tally(&txn, found, 0, 0, 1).await?;
     let author_id = found.author_id;
+    let mut sync = SyncWriter::new();
+    growth::award(
+        &txn,
+        author_id,
+        found.community_id,
+        GrowthKind::OfficialResponse,
+        found.id,
+        &mut sync,
+    )
+    .await?;
     let mut active: suggestion::ActiveModel = found.into();
     active.official_response_id = Set(Some(response.id));
     if active.first_response_at.as_ref().is_none() {
@@ -90,9 +101,8 @@ pub async fn respond(
     )
     .await?;
     if let Some(status) = status.filter(|s| *s != updated.status) {
-        updated = change_status(&txn, updated, status, staff.id, None).await?;
+        updated = change_status(&txn, updated, status, staff.id, None, &mut sync).await?;
     }
-    let mut sync = SyncWriter::new();
     sync.suggestion(&updated);
     sync.comment(&response, updated.community_id);
     sync.commit(txn, state).await?;
@@ -196,15 +206,17 @@ pub async fn mark_duplicate(
     Ok(updated)
 }
 
-/// Moves a locked suggestion to `status` as the workflow allows, with its timeline event and
-/// notifications (also used by adoption, which plans an idea). The caller wakes the fan-out
-/// after committing (`notifications::wake_fan_out`).
+/// Moves a locked suggestion to `status` as the workflow allows, with its timeline event,
+/// notifications and, on SHIPPED, the author's growth points (also used by adoption, which
+/// plans an idea). The caller records the suggestion in `sync` and wakes the fan-out after
+/// committing (`notifications::wake_fan_out`).
 pub async fn change_status(
     txn: &DatabaseTransaction,
     found: suggestion::Model,
     status: Status,
     actor: Uuid,
     note: Option<String>,
+    sync: &mut SyncWriter,
 ) -> AppResult<suggestion::Model> {
     if status == Status::Duplicate {
         return Err(AppError::bad_input(
@@ -224,8 +236,9 @@ pub async fn change_status(
         ));
     }
     let author_id = found.author_id;
+    let community_id = found.community_id;
     let id = found.id;
-    let now = Utc::now();
+    let now = crate::clock::now();
     let mut active: suggestion::ActiveModel = found.into();
     active.status = Set(status);
     active.resolved_at = Set(matches!(status, Status::Shipped | Status::Declined).then_some(now));
@@ -236,6 +249,15 @@ pub async fn change_status(
     if status == Status::Shipped {
         // Every voter is told, after the commit and in chunks: see `notifications`.
         notifications::fan_out_to_voters(txn, id, NotificationKind::Shipped, author_id).await?;
+        growth::award(
+            txn,
+            author_id,
+            community_id,
+            GrowthKind::SuggestionShipped,
+            id,
+            sync,
+        )
+        .await?;
     }
     Ok(updated)
 }
@@ -320,7 +342,7 @@ pub(super) async fn record_event(
         from_status: Set(from_status),
         to_status: Set(to_status),
         note: Set(note),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::clock::now()),
     }
     .insert(txn)
     .await?;

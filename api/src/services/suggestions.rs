@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::comment;
+use entity::growth_event::Kind as GrowthKind;
 use entity::suggestion::{self, Kind, Status};
 use entity::vote;
 use sea_orm::{
@@ -19,7 +20,7 @@ use uuid::Uuid;
 
 use super::idempotency::{Created, create_once};
 use super::suggestion_workflow::record_event;
-use super::{communities, input, memberships};
+use super::{communities, growth, input, memberships};
 use crate::auth::{UserViewer, Viewer};
 use crate::db::placeholders;
 use crate::error::{AppError, AppResult};
@@ -76,7 +77,7 @@ pub async fn submit_in(
     let id = input.id.unwrap_or_else(Uuid::now_v7);
     let community = communities::require_visible(txn, viewer, input.community_id).await?;
     let author = memberships::require_member(txn, viewer, &community).await?;
-    let now = Utc::now();
+    let now = crate::clock::now();
     let row = suggestion::ActiveModel {
         id: Set(id),
         community_id: Set(community.id),
@@ -130,6 +131,15 @@ pub async fn submit_in(
         Created::Replayed(stored) => return Ok(stored),
     };
     record_event(txn, id, Some(author.id), None, Status::Open, None).await?;
+    growth::award(
+        txn,
+        author.id,
+        community.id,
+        GrowthKind::SuggestionSubmitted,
+        id,
+        sync,
+    )
+    .await?;
     record_tally(txn, &created, true).await?;
     index_for_search(txn, &created).await?;
     sync.suggestion(&created);

@@ -319,6 +319,7 @@ async fn insert(
         role: Set(role),
         token_version: Set(0),
         banned_at: Set(None),
+        growth_points: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -18,8 +18,8 @@ pub mod writer;
 
 use chrono::Utc;
 use entity::{
-    comment, community, membership, pricing_ballot, pricing_poll, suggestion, sync_client_group,
-    sync_counter, sync_entity, vote,
+    comment, community, growth_event, membership, pricing_ballot, pricing_poll, release,
+    suggestion, sync_client_group, sync_counter, sync_entity, vote,
 };
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set};
@@ -210,6 +210,16 @@ pub async fn reindex(db: &DatabaseConnection) -> AppResult<u64> {
     }
     for row in pricing_ballot::Entity::find().all(db).await? {
         all.ballot(&row);
+    }
+    for row in growth_event::Entity::find().all(db).await? {
+        all.growth_event(&row);
+    }
+    for row in release::Entity::find()
+        .filter(release::Column::PublishedAt.is_not_null())
+        .all(db)
+        .await?
+    {
+        all.release(&row);
     }
     let mut written = 0;
     for chunk in all.split(REINDEX_CHUNK) {

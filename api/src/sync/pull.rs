@@ -5,8 +5,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use entity::{
-    comment, community, membership, pricing_ballot, pricing_poll, revenue_share_record, suggestion,
-    sync_client, sync_counter, sync_entity, vote,
+    comment, community, growth_event, membership, pricing_ballot, pricing_poll,
+    revenue_share_record, suggestion, sync_client, sync_counter, sync_entity, vote,
 };
 use sea_orm::{
     AccessMode, ColumnTrait, Condition, DatabaseBackend, DatabaseTransaction, EntityTrait,
@@ -63,6 +63,8 @@ pub enum Payload {
     Membership(membership::Model),
     Community(community::Model),
     RevenueShare(revenue_share_record::Model),
+    GrowthEvent(growth_event::Model),
+    Release(crate::services::releases::Release),
 }
 
 /// One change of the page.
@@ -404,6 +406,16 @@ async fn load_payloads(
     load!(EntityKind::Membership, membership, Membership);
     load!(EntityKind::Community, community, Community);
     load!(EntityKind::RevenueShare, revenue_share_record, RevenueShare);
+    load!(EntityKind::GrowthEvent, growth_event, GrowthEvent);
+    let ids = ids_of(EntityKind::Release);
+    if !ids.is_empty() {
+        for release in crate::services::releases::find_many(txn, &ids).await? {
+            payloads.insert(
+                (EntityKind::Release, release.model.id),
+                Payload::Release(release),
+            );
+        }
+    }
     let mut changes = Vec::with_capacity(rows.len());
     for row in rows {
         let Some(kind) = EntityKind::parse(&row.entity) else {

@@ -8,8 +8,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::Utc;
 use entity::{
-    comment, community, membership, pricing_ballot, pricing_poll, revenue_share_record, suggestion,
-    sync_entity, sync_field_version, vote,
+    comment, community, growth_event, membership, pricing_ballot, pricing_poll, release,
+    revenue_share_record, suggestion, sync_entity, sync_field_version, vote,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, Set, Statement};
@@ -30,6 +30,8 @@ pub enum EntityKind {
     Poll,
     Ballot,
     RevenueShare,
+    GrowthEvent,
+    Release,
 }
 
 impl EntityKind {
@@ -44,6 +46,8 @@ impl EntityKind {
             EntityKind::Poll => "Poll",
             EntityKind::Ballot => "Ballot",
             EntityKind::RevenueShare => "RevenueShare",
+            EntityKind::GrowthEvent => "GrowthEvent",
+            EntityKind::Release => "Release",
         }
     }
 
@@ -58,6 +62,8 @@ impl EntityKind {
             EntityKind::Poll,
             EntityKind::Ballot,
             EntityKind::RevenueShare,
+            EntityKind::GrowthEvent,
+            EntityKind::Release,
         ]
         .into_iter()
         .find(|kind| kind.name() == name)
@@ -255,6 +261,26 @@ impl SyncWriter {
         self.record(
             Scope::Admin(community_id),
             EntityKind::RevenueShare,
+            row.id,
+            Op::Upsert,
+        );
+    }
+
+    /// A growth event, private to its user.
+    pub fn growth_event(&mut self, row: &growth_event::Model) {
+        self.record(
+            Scope::User(row.user_id),
+            EntityKind::GrowthEvent,
+            row.id,
+            Op::Upsert,
+        );
+    }
+
+    /// A published release, in its community.
+    pub fn release(&mut self, row: &release::Model) {
+        self.record(
+            Scope::Community(row.community_id),
+            EntityKind::Release,
             row.id,
             Op::Upsert,
         );

@@ -255,6 +255,7 @@ async fn bulk_voters(app: &TestApp, suggestion_id: &str, voters: usize) {
             role: Set(user::Role::Member),
             token_version: Set(0),
             banned_at: Set(None),
+            growth_points: Set(0),
             created_at: Set(now),
             updated_at: Set(now),
         }))

@@ -407,3 +407,30 @@ pub async fn db_queries(app: &TestApp) -> f64 {
     );
     values.iter().sum()
 }
+
+/// A bearer token of a new partner with `scopes`, created by a fresh admin.
+pub async fn partner_token(app: &TestApp, scopes: &[&str]) -> String {
+    let admin = app.admin(&format!("p{}", &new_id()[24..])).await;
+    let body = app
+        .graphql(
+            "mutation($input: CreatePartnerInput!) { createPartner(input: $input) { clientId clientSecret } }",
+            json!({ "input": { "name": "Brand app", "scopes": scopes } }),
+            auth(&admin),
+        )
+        .await;
+    let created = ok(&body, "createPartner");
+    let response = app
+        .client
+        .post(format!("{}/oauth/token", app.address))
+        .basic_auth(
+            created["clientId"].as_str().unwrap(),
+            created["clientSecret"].as_str(),
+        )
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let token: Value = response.json().await.unwrap();
+    token["access_token"].as_str().unwrap().to_string()
+}

@@ -44,6 +44,8 @@ pub const PULL: &str = concat!(
     "... on MembershipChange { seq op scope entityId version membership { id communityId userId role status joinedAt } } ",
     "... on CommunityChange { seq op scope entityId version community { id slug name visibility } } ",
     "... on RevenueShareChange { seq op scope entityId version record { id status amount { amount currency } beneficiary { id } } } ",
+    "... on GrowthEventChange { seq op scope entityId version event { id kind points cappedPoints userId } } ",
+    "... on ReleaseChange { seq op scope entityId version release { id version publishedAt userSourcedShare items { position title } } } ",
     "} } }"
 );
 
@@ -422,6 +424,8 @@ pub fn entity_field(kind: &str) -> &'static str {
         "Membership" => "membership",
         "Community" => "community",
         "RevenueShare" => "record",
+        "GrowthEvent" => "event",
+        "Release" => "release",
         other => panic!("an unknown change kind: {other}"),
     }
 }

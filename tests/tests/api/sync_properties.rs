@@ -456,7 +456,7 @@ impl Sim {
             let kind = change_kind(change);
             let entity = entity_of(change);
             match kind.as_str() {
-                "Vote" | "Ballot" | "Membership" => {
+                "Vote" | "Ballot" | "Membership" | "GrowthEvent" => {
                     assert_eq!(scope, own, "device {d}: {change}");
                     if !entity.is_null() {
                         assert_eq!(
