@@ -19,6 +19,10 @@ pub enum AppError {
     /// Signed in, but not allowed.
     #[error("{0}")]
     Forbidden(String),
+    /// Muted or banned where the caller tried to act: FORBIDDEN, and `SANCTIONED` as a pushed
+    /// mutation's result code. The message says until when.
+    #[error("{0}")]
+    Sanctioned(String),
     /// Missing, or not visible to the viewer (the two are indistinguishable).
     #[error("{0}")]
     NotFound(String),
@@ -68,7 +72,7 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             AppError::Unauthenticated(_) => "UNAUTHENTICATED",
-            AppError::Forbidden(_) => "FORBIDDEN",
+            AppError::Forbidden(_) | AppError::Sanctioned(_) => "FORBIDDEN",
             AppError::NotFound(_) => "NOT_FOUND",
             AppError::BadUserInput { .. } => "BAD_USER_INPUT",
             AppError::Conflict(_) => "CONFLICT",
@@ -89,7 +93,7 @@ impl AppError {
     pub fn http_status(&self) -> u16 {
         match self {
             AppError::Unauthenticated(_) => 401,
-            AppError::Forbidden(_) => 403,
+            AppError::Forbidden(_) | AppError::Sanctioned(_) => 403,
             AppError::NotFound(_) => 404,
             AppError::Conflict(_) | AppError::PollClosed(_) => 409,
             AppError::QueryTooLarge(_) => 413,

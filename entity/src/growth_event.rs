@@ -22,6 +22,12 @@ pub enum Kind {
     DeviceActivity,
     #[sea_orm(string_value = "REVIEW")]
     Review,
+    /// A mute or ban (negative).
+    #[sea_orm(string_value = "SANCTION")]
+    Sanction,
+    /// A sanction lifted on appeal: its points back.
+    #[sea_orm(string_value = "SANCTION_LIFTED")]
+    SanctionLifted,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -37,7 +43,7 @@ pub struct Model {
     pub points: i32,
     /// The points the action was worth before the cap.
     pub requested_points: i32,
-    /// The suggestion or comment that earned them.
+    /// The suggestion, comment or sanction behind them.
     pub subject_id: Option<Uuid>,
     pub reporter_kind: Option<super::sales_report::ActorKind>,
     pub reporter_id: Option<Uuid>,

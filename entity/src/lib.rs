@@ -5,13 +5,16 @@
 //! (`tally_change` and the SQLite `suggestion_fts` table are written with SQL by the suggestions
 //! service, `growth_day` by the growth service; they have no model.)
 
+pub mod appeal;
 pub mod audit_log;
 pub mod comment;
 pub mod community;
+pub mod content_report;
 pub mod growth_event;
 pub mod idea_reward;
 pub mod idea_reward_contributor;
 pub mod membership;
+pub mod moderation_action;
 pub mod notification;
 pub mod notification_fanout;
 pub mod partner;
@@ -25,6 +28,7 @@ pub mod release;
 pub mod release_item;
 pub mod revenue_share_record;
 pub mod sales_report;
+pub mod sanction;
 pub mod signing_key;
 pub mod suggestion;
 pub mod suggestion_event;

@@ -61,6 +61,8 @@ pub struct Model {
     pub deleted_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Set when a moderator hid it on a report (seen only by its author and moderators).
+    pub hidden_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

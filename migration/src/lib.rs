@@ -38,6 +38,12 @@ mod m20261201_000030_create_growth_event;
 mod m20261201_000031_create_growth_day;
 mod m20261201_000032_create_release;
 mod m20261201_000033_create_release_item;
+mod m20261201_000034_create_sanction;
+mod m20261201_000035_create_appeal;
+mod m20261201_000036_create_moderation_action;
+mod m20261201_000037_add_suggestion_hidden_at;
+mod m20261201_000038_add_comment_hidden_at;
+mod m20261201_000039_create_content_report;
 
 pub struct Migrator;
 
@@ -78,6 +84,12 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000031_create_growth_day::Migration),
             Box::new(m20261201_000032_create_release::Migration),
             Box::new(m20261201_000033_create_release_item::Migration),
+            Box::new(m20261201_000034_create_sanction::Migration),
+            Box::new(m20261201_000035_create_appeal::Migration),
+            Box::new(m20261201_000036_create_moderation_action::Migration),
+            Box::new(m20261201_000037_add_suggestion_hidden_at::Migration),
+            Box::new(m20261201_000038_add_comment_hidden_at::Migration),
+            Box::new(m20261201_000039_create_content_report::Migration),
         ]
     }
 }

@@ -249,6 +249,7 @@ pub async fn seed(state: &AppState, size: DemoSize) -> AppResult<DemoReport> {
             deleted_at: None,
             created_at: created,
             updated_at: created,
+            hidden_at: None,
         };
         drafts.push(Draft {
             model,
@@ -482,6 +483,7 @@ fn comment_row(
         created_at: at,
         edited_at: None,
         deleted_at: None,
+        hidden_at: None,
     }
 }
 

@@ -34,6 +34,10 @@ pub enum GrowthKindValue {
     DeviceActivity,
     /// A review, reported by a partner (at most 100 points a day).
     Review,
+    /// A mute or ban: negative, by severity.
+    Sanction,
+    /// A sanction lifted on appeal: its points back.
+    SanctionLifted,
 }
 
 /// Points a user earned or lost; append-only.

@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
-    comment, community, membership, pricing_ballot, pricing_poll, revenue_share_record,
+    appeal, comment, community, membership, pricing_ballot, pricing_poll, revenue_share_record,
     sales_report, suggestion, suggestion_event, user, vote,
 };
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use crate::auth::Viewer;
+use crate::clock::Clock;
 use crate::error::AppError;
 use crate::services;
 
@@ -34,6 +35,7 @@ pub struct Loaders {
     pub comment_pages: DataLoader<CommentPageLoader>,
     pub viewer_ballots: DataLoader<ViewerBallotLoader>,
     pub poll_results: DataLoader<PollResultsLoader>,
+    pub appeals: DataLoader<AppealLoader>,
 }
 
 /// How long a loader waits for more keys before it queries. The keys of one response arrive in
@@ -41,41 +43,59 @@ pub struct Loaders {
 /// only adds latency here).
 const BATCH_DELAY: Duration = Duration::from_micros(100);
 
-fn loader<K, T>(inner: T) -> DataLoader<T>
+/// A loader whose batches run in tasks of their own, with the request's clock (see `clock`).
+fn loader<K, T>(clock: &Clock, inner: T) -> DataLoader<T>
 where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
     T: Loader<K>,
 {
-    DataLoader::new(inner, tokio::spawn).delay(BATCH_DELAY)
+    let clock = clock.clone();
+    DataLoader::new(inner, move |work| tokio::spawn(clock.scope(work))).delay(BATCH_DELAY)
 }
 
 impl Loaders {
-    pub fn new(db: DatabaseConnection, viewer: Viewer) -> Self {
+    pub fn new(db: DatabaseConnection, viewer: Viewer, clock: &Clock) -> Self {
         Loaders {
-            users: loader(UserLoader { db: db.clone() }),
-            communities: loader(CommunityLoader { db: db.clone() }),
-            suggestions: loader(SuggestionLoader {
-                db: db.clone(),
-                viewer: viewer.clone(),
-            }),
-            comments: loader(CommentLoader { db: db.clone() }),
-            memberships: loader(MembershipLoader {
-                db: db.clone(),
-                viewer: viewer.clone(),
-            }),
-            timelines: loader(TimelineLoader { db: db.clone() }),
-            idea_rewards: loader(IdeaRewardLoader { db: db.clone() }),
-            sales_reports: loader(SalesReportLoader { db: db.clone() }),
-            accrued_counts: loader(AccruedCountLoader { db: db.clone() }),
-            revenue_share_records: loader(RevenueShareRecordLoader { db: db.clone() }),
-            pricing_polls: loader(PricingPollLoader { db: db.clone() }),
-            comment_pages: loader(CommentPageLoader { db: db.clone() }),
-            viewer_ballots: loader(ViewerBallotLoader {
-                db: db.clone(),
-                viewer: viewer.clone(),
-            }),
-            poll_results: loader(PollResultsLoader { db: db.clone() }),
-            votes: loader(VoteLoader { db, viewer }),
+            users: loader(clock, UserLoader { db: db.clone() }),
+            communities: loader(clock, CommunityLoader { db: db.clone() }),
+            suggestions: loader(
+                clock,
+                SuggestionLoader {
+                    db: db.clone(),
+                    viewer: viewer.clone(),
+                },
+            ),
+            comments: loader(clock, CommentLoader { db: db.clone() }),
+            memberships: loader(
+                clock,
+                MembershipLoader {
+                    db: db.clone(),
+                    viewer: viewer.clone(),
+                },
+            ),
+            timelines: loader(clock, TimelineLoader { db: db.clone() }),
+            idea_rewards: loader(clock, IdeaRewardLoader { db: db.clone() }),
+            sales_reports: loader(clock, SalesReportLoader { db: db.clone() }),
+            accrued_counts: loader(clock, AccruedCountLoader { db: db.clone() }),
+            revenue_share_records: loader(clock, RevenueShareRecordLoader { db: db.clone() }),
+            pricing_polls: loader(clock, PricingPollLoader { db: db.clone() }),
+            comment_pages: loader(
+                clock,
+                CommentPageLoader {
+                    db: db.clone(),
+                    viewer: viewer.clone(),
+                },
+            ),
+            viewer_ballots: loader(
+                clock,
+                ViewerBallotLoader {
+                    db: db.clone(),
+                    viewer: viewer.clone(),
+                },
+            ),
+            poll_results: loader(clock, PollResultsLoader { db: db.clone() }),
+            appeals: loader(clock, AppealLoader { db: db.clone() }),
+            votes: loader(clock, VoteLoader { db, viewer }),
         }
     }
 }
@@ -237,6 +257,21 @@ impl Loader<Uuid> for SalesReportLoader {
     }
 }
 
+/// The appeal of each sanction, where there is one.
+pub struct AppealLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for AppealLoader {
+    type Value = appeal::Model;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, appeal::Model>, AppError> {
+        let rows = services::appeals::for_sanctions(&self.db, keys).await?;
+        Ok(rows.into_iter().map(|a| (a.sanction_id, a)).collect())
+    }
+}
+
 /// How many records each sales report accrued (reversals not counted); absent means none.
 pub struct AccruedCountLoader {
     db: DatabaseConnection,
@@ -289,6 +324,7 @@ impl Loader<Uuid> for PricingPollLoader {
 /// page size is one query for every suggestion of the response.
 pub struct CommentPageLoader {
     db: DatabaseConnection,
+    viewer: Viewer,
 }
 
 impl Loader<(Uuid, u64)> for CommentPageLoader {
@@ -305,7 +341,8 @@ impl Loader<(Uuid, u64)> for CommentPageLoader {
         }
         let mut pages = HashMap::new();
         for (rows, suggestions) in by_size {
-            let mut found = services::comments::first_pages(&self.db, &suggestions, rows).await?;
+            let mut found =
+                services::comments::first_pages(&self.db, &self.viewer, &suggestions, rows).await?;
             for suggestion in suggestions {
                 let page = found.remove(&suggestion).unwrap_or_default();
                 pages.insert((suggestion, rows), page);

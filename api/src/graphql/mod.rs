@@ -13,6 +13,7 @@ pub mod growth;
 pub mod limits;
 pub mod loaders;
 pub mod metrics;
+pub mod moderation;
 pub mod money;
 pub mod notifications;
 pub mod partners;
@@ -56,6 +57,7 @@ pub struct QueryRoot(
     growth::GrowthQuery,
     metrics::MetricsQuery,
     releases::ReleasesQuery,
+    moderation::ModerationQuery,
     audit::AuditQuery,
     sync::SyncQuery,
 );
@@ -74,6 +76,7 @@ pub struct MutationRoot(
     revenue_shares::RevenueSharesMutation,
     growth::GrowthMutation,
     releases::ReleasesMutation,
+    moderation::ModerationMutation,
     sync::SyncMutation,
 );
 
@@ -126,7 +129,11 @@ pub fn prepare(
     state: &AppState,
 ) -> Request {
     request
-        .data(loaders::Loaders::new(state.db.clone(), viewer.clone()))
+        .data(loaders::Loaders::new(
+            state.db.clone(),
+            viewer.clone(),
+            &state.clock,
+        ))
         .data(viewer)
         .data(address)
 }

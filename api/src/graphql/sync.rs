@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::communities::{Community, CommunityRoleValue, MembershipStatusValue};
 use super::growth::GrowthEvent;
+use super::moderation::{Appeal, Sanction};
 use super::pricing_polls::PricingPoll;
 use super::releases::Release;
 use super::revenue_shares::RevenueShareRecord;
@@ -301,6 +302,8 @@ change_type!(CommunityChange, community, Community);
 change_type!(RevenueShareChange, record, RevenueShareRecord);
 change_type!(GrowthEventChange, event, GrowthEvent);
 change_type!(ReleaseChange, release, Release);
+change_type!(SanctionChange, sanction, Sanction);
+change_type!(AppealChange, appeal, Appeal);
 
 /// One changed row.
 #[derive(Union, Clone, Debug)]
@@ -315,6 +318,8 @@ pub enum Change {
     RevenueShare(RevenueShareChange),
     GrowthEvent(GrowthEventChange),
     Release(ReleaseChange),
+    Sanction(SanctionChange),
+    Appeal(AppealChange),
 }
 
 impl From<pull::Change> for Change {
@@ -367,6 +372,8 @@ impl From<pull::Change> for Change {
                 GrowthEvent::from
             ),
             K::Release => change!(Release, ReleaseChange, Release, Release::from),
+            K::Sanction => change!(Sanction, SanctionChange, Sanction, Sanction::from),
+            K::Appeal => change!(Appeal, AppealChange, Appeal, Appeal::from),
         }
     }
 }

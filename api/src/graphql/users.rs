@@ -9,14 +9,15 @@ use entity::user;
 
 use super::connection::from_page;
 use super::growth::GrowthEvent;
+use super::moderation::Sanction;
 use super::suggestions::Suggestion;
 use super::{client_address, parse_id, parts};
 use crate::auth;
 use crate::pagination::PageRequest;
-use crate::services::growth;
 use crate::services::sessions::{self, Session};
 use crate::services::suggestion_listing::{self, ListFilter, Sort};
 use crate::services::users::{self, NewUser};
+use crate::services::{growth, sanctions};
 
 /// A global role.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
@@ -62,6 +63,23 @@ impl User {
     /// Their level by growth points (the thresholds are in the README).
     async fn level(&self) -> i32 {
         growth::level_of(self.growth_points)
+    }
+
+    /// Their sanctions, newest first (themselves, or STAFF/ADMIN).
+    #[graphql(complexity = "crate::pagination::page_cost(first, child_complexity)")]
+    async fn sanctions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Sanction>> {
+        let (state, viewer) = parts(ctx)?;
+        let page = PageRequest::new(first, after).extend()?;
+        let user_id = parse_id("id", &self.id).extend()?;
+        let page = sanctions::list_for_user(state, viewer, user_id, page)
+            .await
+            .extend()?;
+        Ok(from_page(page, Sanction::from))
     }
 
     /// How they earned their points, newest first (themselves, or STAFF/ADMIN).

@@ -15,7 +15,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::idempotency::{Created, create_once};
-use super::{growth, input, memberships, suggestions};
+use super::{growth, input, memberships, reports, suggestions};
 use crate::auth::Viewer;
 use crate::db::placeholders;
 use crate::error::{AppError, AppResult};
@@ -71,6 +71,7 @@ pub async fn add_in(
         created_at: Set(Utc::now()),
         edited_at: Set(None),
         deleted_at: Set(None),
+        hidden_at: Set(None),
     };
     let created = match create_once::<comment::Entity, _, _>(
         txn,
@@ -185,6 +186,14 @@ pub async fn list(
         .filter(comment::Column::DeletedAt.is_null())
         .order_by_asc(comment::Column::CreatedAt)
         .order_by_asc(comment::Column::Id);
+    if let Some(shown) = reports::visible_unless_hidden_condition(
+        &state.db,
+        viewer,
+        "\"comment\"",
+        "(SELECT community_id FROM suggestion WHERE id = \"comment\".\"suggestion_id\")",
+    ) {
+        query = query.filter(shown);
+    }
     if let Some(after) = &page.after {
         query = query.filter(after_time_key(
             after,
@@ -199,10 +208,12 @@ pub async fn list(
     }))
 }
 
-/// The first `limit` comments (oldest first) of each of many suggestions, from one query (for
-/// loaders; no visibility check: callers pass suggestions the viewer sees).
+/// The first `limit` comments (oldest first) that `viewer` may see (hidden ones only for their
+/// author and moderators) of each of many suggestions, from one query (for loaders; callers
+/// pass suggestions the viewer sees).
 pub async fn first_pages(
     db: &impl ConnectionTrait,
+    viewer: &Viewer,
     suggestion_ids: &[Uuid],
     limit: u64,
 ) -> AppResult<HashMap<Uuid, Vec<comment::Model>>> {
@@ -216,12 +227,18 @@ pub async fn first_pages(
         // the page; the ids travel as one array, so the statement is the same for any count.
         DatabaseBackend::Postgres => {
             let ids: Vec<String> = suggestion_ids.iter().map(Uuid::to_string).collect();
+            let mut values: Vec<sea_orm::Value> =
+                vec![format!("{{{}}}", ids.join(",")).into(), limit.into()];
+            let shown = shown_sql(viewer, "cm", &mut values);
             Statement::from_sql_and_values(
                 backend,
-                "SELECT c.* FROM unnest(CAST($1 AS uuid[])) AS k(id) CROSS JOIN LATERAL \
-                 (SELECT * FROM comment WHERE suggestion_id = k.id AND deleted_at IS NULL \
-                 ORDER BY created_at, id LIMIT $2) c ORDER BY c.created_at, c.id",
-                [format!("{{{}}}", ids.join(",")).into(), limit.into()],
+                format!(
+                    "SELECT c.* FROM unnest(CAST($1 AS uuid[])) AS k(id) CROSS JOIN LATERAL \
+                     (SELECT * FROM comment cm WHERE cm.suggestion_id = k.id \
+                     AND cm.deleted_at IS NULL{shown} \
+                     ORDER BY cm.created_at, cm.id LIMIT $2) c ORDER BY c.created_at, c.id"
+                ),
+                values,
             )
         }
         _ => {
@@ -229,16 +246,17 @@ pub async fn first_pages(
                 .map(|i| format!("${i}"))
                 .collect();
             let limit_at = suggestion_ids.len() + 1;
-            let sql = format!(
-                "SELECT * FROM (SELECT c.*, ROW_NUMBER() OVER (PARTITION BY suggestion_id \
-                 ORDER BY created_at, id) AS place FROM comment c \
-                 WHERE suggestion_id IN ({}) AND deleted_at IS NULL) t \
-                 WHERE place <= ${limit_at} ORDER BY created_at, id",
-                list.join(", ")
-            );
             let mut values: Vec<sea_orm::Value> =
                 suggestion_ids.iter().map(|id| (*id).into()).collect();
             values.push(limit.into());
+            let shown = shown_sql(viewer, "c", &mut values);
+            let sql = format!(
+                "SELECT * FROM (SELECT c.*, ROW_NUMBER() OVER (PARTITION BY suggestion_id \
+                 ORDER BY created_at, id) AS place FROM comment c \
+                 WHERE suggestion_id IN ({}) AND deleted_at IS NULL{shown}) t \
+                 WHERE place <= ${limit_at} ORDER BY created_at, id",
+                list.join(", ")
+            );
             Statement::from_sql_and_values(backend, placeholders(backend, &sql), values)
         }
     };
@@ -248,6 +266,18 @@ pub async fn first_pages(
         pages.entry(row.suggestion_id).or_default().push(row);
     }
     Ok(pages)
+}
+
+/// ` AND` the hidden-content rule on comment alias `table`, binding into `values`.
+fn shown_sql(viewer: &Viewer, table: &str, values: &mut Vec<sea_orm::Value>) -> String {
+    let community =
+        format!("(SELECT community_id FROM suggestion WHERE id = {table}.suggestion_id)");
+    reports::visible_unless_hidden_sql(viewer, table, &community, &mut |value| {
+        values.push(value);
+        format!("${}", values.len())
+    })
+    .map(|sql| format!(" AND {sql}"))
+    .unwrap_or_default()
 }
 
 /// A page of comments from the rows [`first_pages`] fetched with `page.limit + 1`.

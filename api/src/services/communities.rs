@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::idempotency::{Created, create_once};
 use super::input::{escape_like, line, text};
 use super::memberships::require_moderator;
+use super::sanctions;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{Page, PageRequest};
@@ -175,8 +176,8 @@ pub async fn require_visible(
 }
 
 /// The visibility rule, written once: `column` (SQL text naming a community id) is a community
-/// `viewer` may see — a PUBLIC one, or one they are an ACTIVE member of; STAFF and ADMIN see
-/// all (`None`: no condition). Values are bound through `bind`, which returns each one's
+/// `viewer` may see — a PUBLIC one, or one they are an ACTIVE member of and not banned from
+/// now; STAFF and ADMIN see all (`None`: no condition). Values are bound through `bind`, which returns each one's
 /// placeholder. Every read that hides communities uses it: the listing and search as text, the
 /// rest through [`visible_condition`].
 pub fn visible_sql(
@@ -192,9 +193,11 @@ pub fn visible_sql(
     if let Some(user_id) = viewer.user_id() {
         let user = bind(user_id.into());
         let active = bind(MembershipStatus::Active.to_value().into());
+        let banned_user = bind(user_id.into());
+        let banned = sanctions::active_ban_sql(&banned_user, "m.community_id", bind);
         sql = format!(
-            "({sql} OR {column} IN (SELECT community_id FROM membership \
-             WHERE user_id = {user} AND status = {active}))"
+            "({sql} OR {column} IN (SELECT m.community_id FROM membership m \
+             WHERE m.user_id = {user} AND m.status = {active} AND NOT {banned}))"
         );
     }
     Some(sql)

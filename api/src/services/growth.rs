@@ -64,7 +64,11 @@ pub fn worth(kind: Kind) -> Option<i32> {
         Kind::OfficialResponse => Some(3),
         Kind::IdeaAdopted => Some(50),
         Kind::SuggestionShipped => Some(100),
-        Kind::Purchase | Kind::DeviceActivity | Kind::Review => None,
+        Kind::Purchase
+        | Kind::DeviceActivity
+        | Kind::Review
+        | Kind::Sanction
+        | Kind::SanctionLifted => None,
     }
 }
 
@@ -77,13 +81,17 @@ pub fn daily_cap(kind: Kind) -> Option<i64> {
         Kind::Purchase => Some(500),
         Kind::DeviceActivity => Some(50),
         Kind::Review => Some(100),
-        Kind::OfficialResponse | Kind::IdeaAdopted | Kind::SuggestionShipped => None,
+        Kind::OfficialResponse
+        | Kind::IdeaAdopted
+        | Kind::SuggestionShipped
+        | Kind::Sanction
+        | Kind::SanctionLifted => None,
     }
 }
 
 /// Whether partners may report `kind`.
 pub fn is_reported(kind: Kind) -> bool {
-    worth(kind).is_none()
+    matches!(kind, Kind::Purchase | Kind::DeviceActivity | Kind::Review)
 }
 
 /// Awards `user_id` the points of `kind` for `subject_id` in `community_id`, inside the
@@ -98,13 +106,36 @@ pub async fn award(
     sync: &mut SyncWriter,
 ) -> AppResult<()> {
     let Some(points) = worth(kind) else {
-        return Err(AppError::internal("reported kinds are not awarded"));
+        return Err(AppError::internal("only earned kinds are awarded"));
     };
+    adjust(
+        txn,
+        user_id,
+        Some(community_id),
+        kind,
+        subject_id,
+        points,
+        sync,
+    )
+    .await
+}
+
+/// Adds `points` (negative for a sanction) of `kind` for `subject_id` to `user_id`, in
+/// `community_id` when there is one, inside the caller's transaction; once per subject and kind.
+pub async fn adjust(
+    txn: &DatabaseTransaction,
+    user_id: Uuid,
+    community_id: Option<Uuid>,
+    kind: Kind,
+    subject_id: Uuid,
+    points: i32,
+    sync: &mut SyncWriter,
+) -> AppResult<()> {
     let now = crate::clock::now();
     let event = growth_event::Model {
         id: Uuid::now_v7(),
         user_id,
-        community_id: Some(community_id),
+        community_id,
         kind,
         points,
         requested_points: points,

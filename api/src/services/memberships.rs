@@ -14,6 +14,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::communities::require_visible;
+use super::sanctions;
 use crate::auth::{UserViewer, Viewer};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -220,16 +221,17 @@ pub async fn memberships_of(
         .await?)
 }
 
-/// The caller as an ACTIVE member of `community` — posting, commenting and voting need it.
-/// A signed-in non-member of a PUBLIC community is FORBIDDEN.
+/// The caller as an ACTIVE member of `community` who is not muted or banned there — posting,
+/// commenting, voting and ballots need it. A signed-in non-member of a PUBLIC community is
+/// FORBIDDEN; a sanctioned member is FORBIDDEN with the sanction's end.
 pub async fn require_member(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
     community: &community::Model,
 ) -> AppResult<UserViewer> {
-    require_role_in(db, viewer, community, CommunityRole::Member)
-        .await
-        .map(|(user, _)| user)
+    let (user, _) = require_role_in(db, viewer, community, CommunityRole::Member).await?;
+    sanctions::require_unmuted(db, user.id, community.id).await?;
+    Ok(user)
 }
 
 /// Whether the caller moderates `community` (MODERATOR, OWNER, or global STAFF/ADMIN).

@@ -12,8 +12,8 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, FromQueryResult, IdenStatic, Sta
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::communities;
 use super::suggestions::CURSOR_HORIZON_SECS;
+use super::{communities, reports};
 use crate::auth::Viewer;
 use crate::db::placeholders;
 use crate::error::{AppError, AppResult};
@@ -121,6 +121,11 @@ pub async fn list(
     }
     if let Some(visible) = communities::visible_sql(viewer, "s.community_id", &mut bind) {
         conditions.push(visible);
+    }
+    if let Some(shown) =
+        reports::visible_unless_hidden_sql(viewer, "s", "s.community_id", &mut bind)
+    {
+        conditions.push(shown);
     }
     if let Some(author_id) = filter.author_id {
         conditions.push(format!("s.author_id = {}", bind(author_id.into())));

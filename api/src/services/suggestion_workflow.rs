@@ -71,6 +71,7 @@ pub async fn respond(
         created_at: Set(now),
         edited_at: Set(None),
         deleted_at: Set(None),
+        hidden_at: Set(None),
     }
     .insert(&txn)
     .await?;

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::idempotency::{Created, create_once};
 use super::suggestion_workflow::record_event;
-use super::{communities, growth, input, memberships};
+use super::{communities, growth, input, memberships, reports};
 use crate::auth::{UserViewer, Viewer};
 use crate::db::placeholders;
 use crate::error::{AppError, AppResult};
@@ -97,6 +97,7 @@ pub async fn submit_in(
         resolved_at: Set(None),
         duplicate_of_id: Set(None),
         deleted_at: Set(None),
+        hidden_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -275,6 +276,9 @@ pub async fn find(
     {
         query = query.filter(visible);
     }
+    if let Some(shown) = shown_condition(db, viewer) {
+        query = query.filter(shown);
+    }
     Ok(query.one(db).await?)
 }
 
@@ -315,7 +319,23 @@ pub async fn find_visible(
     {
         query = query.filter(visible);
     }
+    if let Some(shown) = shown_condition(db, viewer) {
+        query = query.filter(shown);
+    }
     Ok(query.all(db).await?)
+}
+
+/// Hidden suggestions are for their author and the community's moderators (see `reports`).
+fn shown_condition(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+) -> Option<sea_orm::sea_query::SimpleExpr> {
+    reports::visible_unless_hidden_condition(
+        db,
+        viewer,
+        "\"suggestion\"",
+        "\"suggestion\".\"community_id\"",
+    )
 }
 
 /// Locks the suggestion row for this transaction and checks `viewer` may see it.
@@ -326,7 +346,23 @@ pub async fn lock_visible(
 ) -> AppResult<suggestion::Model> {
     let found = lock(txn, id).await?;
     communities::require_visible(txn, viewer, found.community_id).await?;
+    require_shown(txn, viewer, &found).await?;
     Ok(found)
+}
+
+/// A hidden suggestion is NOT_FOUND for all but its author and the community's moderators.
+async fn require_shown(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    found: &suggestion::Model,
+) -> AppResult<()> {
+    if found.hidden_at.is_none()
+        || viewer.user_id() == Some(found.author_id)
+        || memberships::is_moderator(db, viewer, found.community_id).await?
+    {
+        return Ok(());
+    }
+    Err(AppError::not_found("suggestion"))
 }
 
 /// Like [`lock_visible`], for acting as a member (voting, commenting): the caller must be an
@@ -348,6 +384,7 @@ pub async fn lock_for_member(
             AppError::NotFound(_) => AppError::not_found("suggestion"),
             other => other,
         })?;
+    require_shown(txn, viewer, &found).await?;
     Ok((found, member))
 }
 

@@ -5,8 +5,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use entity::{
-    comment, community, growth_event, membership, pricing_ballot, pricing_poll,
-    revenue_share_record, suggestion, sync_client, sync_counter, sync_entity, vote,
+    appeal, comment, community, growth_event, membership, pricing_ballot, pricing_poll,
+    revenue_share_record, sanction, suggestion, sync_client, sync_counter, sync_entity, vote,
 };
 use sea_orm::{
     AccessMode, ColumnTrait, Condition, DatabaseBackend, DatabaseTransaction, EntityTrait,
@@ -65,6 +65,8 @@ pub enum Payload {
     RevenueShare(revenue_share_record::Model),
     GrowthEvent(growth_event::Model),
     Release(crate::services::releases::Release),
+    Sanction(sanction::Model),
+    Appeal(appeal::Model),
 }
 
 /// One change of the page.
@@ -407,6 +409,8 @@ async fn load_payloads(
     load!(EntityKind::Community, community, Community);
     load!(EntityKind::RevenueShare, revenue_share_record, RevenueShare);
     load!(EntityKind::GrowthEvent, growth_event, GrowthEvent);
+    load!(EntityKind::Sanction, sanction, Sanction);
+    load!(EntityKind::Appeal, appeal, Appeal);
     let ids = ids_of(EntityKind::Release);
     if !ids.is_empty() {
         for release in crate::services::releases::find_many(txn, &ids).await? {

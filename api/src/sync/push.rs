@@ -333,6 +333,7 @@ async fn rejection_code(
     }
     Ok(match err {
         AppError::BadUserInput { field: Some(f), .. } if f == "args" => "INVALID_ARGS",
+        AppError::Sanctioned(_) => "SANCTIONED",
         other => other.code(),
     }
     .to_string())

@@ -1,5 +1,5 @@
 //! Scopes: the server's unit of visibility for sync. A user holds `user:<their id>`,
-//! `community:<id>` for every community where they are an ACTIVE member, and — as an ADMIN —
+//! `community:<id>` for every community where they are an ACTIVE member not banned now, and — as an ADMIN —
 //! `admin:<id>` for those communities too. Every synced row lives in one or more scopes.
 
 use std::collections::BTreeSet;
@@ -63,7 +63,12 @@ pub async fn held_by(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<BTre
         .filter(membership::Column::Status.eq(MembershipStatus::Active))
         .all(db)
         .await?;
+    let (banned_everywhere, banned_from) =
+        crate::services::sanctions::banned_from(db, user_id).await?;
     for member in communities {
+        if banned_everywhere || banned_from.contains(&member.community_id) {
+            continue;
+        }
         scopes.insert(Scope::Community(member.community_id));
         if role == Role::Admin {
             scopes.insert(Scope::Admin(member.community_id));

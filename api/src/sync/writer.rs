@@ -8,8 +8,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::Utc;
 use entity::{
-    comment, community, growth_event, membership, pricing_ballot, pricing_poll, release,
-    revenue_share_record, suggestion, sync_entity, sync_field_version, vote,
+    appeal, comment, community, growth_event, membership, pricing_ballot, pricing_poll, release,
+    revenue_share_record, sanction, suggestion, sync_entity, sync_field_version, vote,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, Set, Statement};
@@ -32,6 +32,8 @@ pub enum EntityKind {
     RevenueShare,
     GrowthEvent,
     Release,
+    Sanction,
+    Appeal,
 }
 
 impl EntityKind {
@@ -48,6 +50,8 @@ impl EntityKind {
             EntityKind::RevenueShare => "RevenueShare",
             EntityKind::GrowthEvent => "GrowthEvent",
             EntityKind::Release => "Release",
+            EntityKind::Sanction => "Sanction",
+            EntityKind::Appeal => "Appeal",
         }
     }
 
@@ -64,6 +68,8 @@ impl EntityKind {
             EntityKind::RevenueShare,
             EntityKind::GrowthEvent,
             EntityKind::Release,
+            EntityKind::Sanction,
+            EntityKind::Appeal,
         ]
         .into_iter()
         .find(|kind| kind.name() == name)
@@ -173,9 +179,9 @@ impl SyncWriter {
         self.changes.iter().map(|c| c.scope).collect()
     }
 
-    /// A suggestion: live in its community, or a tombstone once deleted.
+    /// A suggestion: live in its community, or a tombstone once deleted or hidden.
     pub fn suggestion(&mut self, row: &suggestion::Model) {
-        let op = if row.deleted_at.is_some() {
+        let op = if row.deleted_at.is_some() || row.hidden_at.is_some() {
             Op::Delete
         } else {
             Op::Upsert
@@ -190,7 +196,7 @@ impl SyncWriter {
 
     /// A comment of a suggestion in `community_id`.
     pub fn comment(&mut self, row: &comment::Model, community_id: Uuid) {
-        let op = if row.deleted_at.is_some() {
+        let op = if row.deleted_at.is_some() || row.hidden_at.is_some() {
             Op::Delete
         } else {
             Op::Upsert
@@ -281,6 +287,26 @@ impl SyncWriter {
         self.record(
             Scope::Community(row.community_id),
             EntityKind::Release,
+            row.id,
+            Op::Upsert,
+        );
+    }
+
+    /// A sanction, private to its user.
+    pub fn sanction(&mut self, row: &sanction::Model) {
+        self.record(
+            Scope::User(row.user_id),
+            EntityKind::Sanction,
+            row.id,
+            Op::Upsert,
+        );
+    }
+
+    /// An appeal, private to its user.
+    pub fn appeal(&mut self, row: &appeal::Model) {
+        self.record(
+            Scope::User(row.user_id),
+            EntityKind::Appeal,
             row.id,
             Op::Upsert,
         );

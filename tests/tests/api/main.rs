@@ -13,6 +13,7 @@ mod http_surface;
 mod idempotency;
 mod identity;
 mod metrics;
+mod moderation;
 mod notifications;
 mod partners;
 mod pricing_polls;

@@ -45,7 +45,9 @@ pub const PULL: &str = concat!(
     "... on CommunityChange { seq op scope entityId version community { id slug name visibility } } ",
     "... on RevenueShareChange { seq op scope entityId version record { id status amount { amount currency } beneficiary { id } } } ",
     "... on GrowthEventChange { seq op scope entityId version event { id kind points cappedPoints userId } } ",
-    "... on ReleaseChange { seq op scope entityId version release { id version publishedAt userSourcedShare items { position title } } } ",
+    "... on SanctionChange { seq op scope entityId version sanction { id kind liftedAt active } } ",
+    "... on AppealChange { seq op scope entityId version appeal { id status } } ",
+    "... on ReleaseChange { seq op scope entityId version release { id version publishedAt userSourcedShare } } ",
     "} } }"
 );
 
@@ -426,6 +428,8 @@ pub fn entity_field(kind: &str) -> &'static str {
         "RevenueShare" => "record",
         "GrowthEvent" => "event",
         "Release" => "release",
+        "Sanction" => "sanction",
+        "Appeal" => "appeal",
         other => panic!("an unknown change kind: {other}"),
     }
 }
