@@ -9,6 +9,7 @@
 //! | `rate_limit_purge` | every minute | forget ended rate-limit windows |
 //! | `tally_history_trim` | hourly | drop listing-snapshot history older than the cursor horizon |
 //! | `sync_tombstone_purge` | hourly | purge sync tombstones older than the horizon |
+//! | `decision_poll_settle` | every 30 s | fix the winners of decision votes whose close passed unread |
 
 use std::future::Future;
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::error::AppResult;
-use crate::services::{notifications, suggestions};
+use crate::services::{decision_polls, notifications, suggestions};
 use crate::state::AppState;
 
 /// How often the fan-out looks for work it was not woken for (another replica's, or work a
@@ -55,6 +56,13 @@ pub fn spawn_all(state: &AppState) {
                 .await
                 .map(|_| ())
         },
+    );
+    spawn(
+        state,
+        "decision_poll_settle",
+        Duration::from_secs(30),
+        None,
+        |state| async move { decision_polls::settle_due(&state).await.map(|_| ()) },
     );
     spawn(
         state,

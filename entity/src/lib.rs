@@ -10,6 +10,7 @@ pub mod audit_log;
 pub mod comment;
 pub mod community;
 pub mod content_report;
+pub mod decision_option;
 pub mod growth_event;
 pub mod idea_reward;
 pub mod idea_reward_contributor;

@@ -16,6 +16,8 @@ pub struct Model {
     pub expensive: Option<i64>,
     pub too_expensive: Option<i64>,
     pub would_buy: Option<String>,
+    /// DECISION ballots: the chosen option positions, comma-separated.
+    pub choices: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

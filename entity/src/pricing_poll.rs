@@ -13,6 +13,9 @@ pub enum Method {
     VanWestendorp,
     #[sea_orm(string_value = "GABOR_GRANGER")]
     GaborGranger,
+    /// A feature decision vote: options instead of prices (see `decision_option`).
+    #[sea_orm(string_value = "DECISION")]
+    Decision,
 }
 
 /// How a binding poll ended.
@@ -52,6 +55,8 @@ pub struct Model {
     pub outcome_at: Option<DateTimeUtc>,
     pub created_by: Uuid,
     pub created_at: DateTimeUtc,
+    /// DECISION polls: how many options win (and each ballot may choose).
+    pub winners: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -44,6 +44,9 @@ mod m20261201_000036_create_moderation_action;
 mod m20261201_000037_add_suggestion_hidden_at;
 mod m20261201_000038_add_comment_hidden_at;
 mod m20261201_000039_create_content_report;
+mod m20261201_000040_add_pricing_poll_winners;
+mod m20261201_000041_add_pricing_ballot_choices;
+mod m20261201_000042_create_decision_option;
 
 pub struct Migrator;
 
@@ -90,6 +93,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000037_add_suggestion_hidden_at::Migration),
             Box::new(m20261201_000038_add_comment_hidden_at::Migration),
             Box::new(m20261201_000039_create_content_report::Migration),
+            Box::new(m20261201_000040_add_pricing_poll_winners::Migration),
+            Box::new(m20261201_000041_add_pricing_ballot_choices::Migration),
+            Box::new(m20261201_000042_create_decision_option::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod comments;
 pub mod communities;
 pub mod connection;
+pub mod decision_polls;
 pub mod growth;
 pub mod limits;
 pub mod loaders;
@@ -53,6 +54,7 @@ pub struct QueryRoot(
     suggestions::SuggestionsQuery,
     notifications::NotificationsQuery,
     pricing_polls::PricingPollsQuery,
+    decision_polls::DecisionPollsQuery,
     revenue_shares::RevenueSharesQuery,
     growth::GrowthQuery,
     metrics::MetricsQuery,
@@ -73,6 +75,7 @@ pub struct MutationRoot(
     comments::CommentsMutation,
     notifications::NotificationsMutation,
     pricing_polls::PricingPollsMutation,
+    decision_polls::DecisionPollsMutation,
     revenue_shares::RevenueSharesMutation,
     growth::GrowthMutation,
     releases::ReleasesMutation,

@@ -34,6 +34,8 @@ pub enum MethodValue {
     VanWestendorp,
     /// Would-buy yes/no at each price of a ladder.
     GaborGranger,
+    /// A feature decision vote (`DecisionPoll`): options instead of prices.
+    Decision,
 }
 
 /// Where a poll stands by server time.
@@ -96,14 +98,18 @@ impl From<pricing_poll::Model> for PricingPoll {
             description: model.description.clone(),
             currency: model.currency.clone(),
             method: model.method.into(),
-            price_points: price_points(&model)
-                .into_iter()
-                .map(|p| from_minor(p, digits))
-                .collect(),
+            // A decision vote's points are its option positions, not prices.
+            price_points: match model.method {
+                entity::pricing_poll::Method::Decision => Vec::new(),
+                _ => price_points(&model)
+                    .into_iter()
+                    .map(|p| from_minor(p, digits))
+                    .collect(),
+            },
             opens_at: model.opens_at,
             closes_at: model.closes_at,
             closed_at: model.closed_at,
-            status: pricing_polls::status_at(&model, Utc::now()).into(),
+            status: pricing_polls::status_at(&model, crate::clock::now()).into(),
             binding: model.binding,
             quorum: model.quorum,
             eligible_count: model.eligible_count,
@@ -432,6 +438,7 @@ impl PricingPollsMutation {
                     .map(|a| (a.price, a.would_buy))
                     .collect()
             }),
+            decision: None,
         };
         let (saved, poll) = pricing_ballots::cast_ballot(state, viewer, poll_id, ballot)
             .await

@@ -2,7 +2,6 @@
 //! leaving, invitations and requests, member roles, and the role checks other services ask
 //! for (`require_member`, `is_moderator`).
 
-use chrono::Utc;
 use entity::community::{self, Visibility};
 use entity::membership::{self, CommunityRole, MembershipStatus};
 use sea_orm::ActiveEnum;
@@ -296,7 +295,7 @@ async fn insert_membership(
     user_id: Uuid,
     status: MembershipStatus,
 ) -> AppResult<membership::Model> {
-    let now = Utc::now();
+    let now = crate::clock::now();
     membership::ActiveModel {
         id: Set(Uuid::now_v7()),
         community_id: Set(community_id),
@@ -318,7 +317,7 @@ async fn activate(
     let community_id = membership.community_id;
     let mut active: membership::ActiveModel = membership.into();
     active.status = Set(MembershipStatus::Active);
-    active.joined_at = Set(Some(Utc::now()));
+    active.joined_at = Set(Some(crate::clock::now()));
     let updated = active.update(db).await?;
     add_members(db, community_id, 1).await?;
     Ok(updated)

@@ -5,6 +5,7 @@ pub mod appeals;
 pub mod audit;
 pub mod comments;
 pub mod communities;
+pub mod decision_polls;
 pub mod dividend_math;
 pub mod growth;
 pub mod idea_rewards;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use entity::pricing_poll::{self, Method};
-use entity::{pricing_ballot, pricing_eligibility};
+use entity::{decision_option, pricing_ballot, pricing_eligibility};
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
@@ -14,12 +14,12 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::memberships;
 use super::money::input_minor;
 use super::pricing_math;
 use super::pricing_polls::{
     PollStatus, digits_of, lock_visible, price_points, status_at, take_eligibility,
 };
+use super::{decision_polls, memberships};
 use crate::auth::Viewer;
 use crate::db::placeholders;
 use crate::error::{AppError, AppResult};
@@ -32,6 +32,8 @@ pub struct BallotInput {
     pub choice: Option<Decimal>,
     pub van_westendorp: Option<[Decimal; 4]>,
     pub gabor_granger: Option<Vec<(Decimal, bool)>>,
+    /// A decision vote's chosen option ids.
+    pub decision: Option<Vec<Uuid>>,
 }
 
 /// Casts or replaces the caller's ballot (ACTIVE members; for a binding poll, eligible ones).
@@ -61,7 +63,7 @@ pub async fn cast_ballot_in(
     viewer.require_user()?;
     let (poll, community) = lock_visible(txn, viewer, poll_id).await?;
     let voter = memberships::require_member(txn, viewer, &community).await?;
-    let now = Utc::now();
+    let now = crate::clock::now();
     if status_at(&poll, now) != PollStatus::Open {
         return Err(AppError::PollClosed(
             "this poll is not open for ballots".into(),
@@ -78,7 +80,12 @@ pub async fn cast_ballot_in(
             "only members who had joined when the poll opened vote in a binding poll".into(),
         ));
     }
-    let ballot = validate_ballot(&poll, input)?;
+    let options = if poll.method == Method::Decision {
+        decision_polls::options_of(txn, &[poll.id]).await?
+    } else {
+        Vec::new()
+    };
+    let ballot = validate_ballot(&poll, &options, input)?;
     let existing = pricing_ballot::Entity::find()
         .filter(pricing_ballot::Column::PollId.eq(poll.id))
         .filter(pricing_ballot::Column::UserId.eq(voter.id))
@@ -153,6 +160,7 @@ struct Ballot {
     expensive: Option<i64>,
     too_expensive: Option<i64>,
     would_buy: Option<String>,
+    choices: Option<String>,
 }
 
 impl Ballot {
@@ -164,11 +172,16 @@ impl Ballot {
         row.expensive = Set(self.expensive);
         row.too_expensive = Set(self.too_expensive);
         row.would_buy = Set(self.would_buy);
+        row.choices = Set(self.choices);
         row.updated_at = Set(now);
     }
 }
 
-fn validate_ballot(poll: &pricing_poll::Model, input: BallotInput) -> AppResult<Ballot> {
+fn validate_ballot(
+    poll: &pricing_poll::Model,
+    options: &[decision_option::Model],
+    input: BallotInput,
+) -> AppResult<Ballot> {
     let digits = digits_of(poll);
     let points = price_points(poll);
     let price = |field: &str, value: Decimal| {
@@ -185,7 +198,14 @@ fn validate_ballot(poll: &pricing_poll::Model, input: BallotInput) -> AppResult<
         expensive: None,
         too_expensive: None,
         would_buy: None,
+        choices: None,
     };
+    if poll.method != Method::Decision && input.decision.is_some() {
+        return Err(AppError::bad_input(
+            "optionIds",
+            "a pricing poll takes prices, not options",
+        ));
+    }
     let wrong = |field: &str| {
         AppError::bad_input(
             field,
@@ -266,6 +286,49 @@ fn validate_ballot(poll: &pricing_poll::Model, input: BallotInput) -> AppResult<
                     .join(","),
             );
         }
+        Method::Decision => {
+            if input.choice.is_some()
+                || input.van_westendorp.is_some()
+                || input.gabor_granger.is_some()
+            {
+                return Err(AppError::bad_input(
+                    "optionIds",
+                    "a decision vote takes options, not prices",
+                ));
+            }
+            let chosen = input.decision.unwrap_or_default();
+            let winners = usize::try_from(poll.winners.unwrap_or(1)).unwrap_or(1);
+            if chosen.is_empty() || chosen.len() > winners {
+                return Err(AppError::bad_input(
+                    "optionIds",
+                    format!("choose 1 to {winners} options"),
+                ));
+            }
+            let mut positions = Vec::with_capacity(chosen.len());
+            for id in chosen {
+                let option = options.iter().find(|o| o.id == id).ok_or_else(|| {
+                    AppError::bad_input(
+                        "optionIds",
+                        format!("option {id} is not one of this vote's"),
+                    )
+                })?;
+                if positions.contains(&option.position) {
+                    return Err(AppError::bad_input(
+                        "optionIds",
+                        "each option is chosen once",
+                    ));
+                }
+                positions.push(option.position);
+            }
+            positions.sort_unstable();
+            ballot.choices = Some(
+                positions
+                    .iter()
+                    .map(i32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+        }
     }
     Ok(ballot)
 }
@@ -296,6 +359,20 @@ pub(super) const TOO_EXPENSIVE: &str = "TOO_EXPENSIVE";
 
 pub(super) const GG_HIGHEST: &str = "GG_HIGHEST";
 
+/// The tally answer of decision votes: ballots per option position.
+pub(super) const DECISION: &str = "DECISION";
+
+/// The option positions a stored decision ballot chose.
+pub fn choices(ballot: &pricing_ballot::Model) -> Vec<i32> {
+    ballot
+        .choices
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
 /// What a stored ballot adds to the tallies: (answer, price) pairs.
 fn contributions(ballot: &pricing_ballot::Model) -> Vec<(&'static str, i64)> {
     let mut out = Vec::new();
@@ -320,6 +397,9 @@ fn contributions(ballot: &pricing_ballot::Model) -> Vec<(&'static str, i64)> {
             .max()
             .unwrap_or(-1);
         out.push((GG_HIGHEST, highest));
+    }
+    for position in choices(ballot) {
+        out.push((DECISION, i64::from(position)));
     }
     out
 }

@@ -27,7 +27,7 @@ use super::idempotency::{Created, create_once};
 use super::money::{self, input_minor, minor_digits};
 use super::pricing_ballots::{CHEAP, CHOICE, EXPENSIVE, GG_HIGHEST, TOO_CHEAP, TOO_EXPENSIVE};
 use super::pricing_math::{self, VwTally};
-use super::{communities, input};
+use super::{communities, decision_polls, input, notifications};
 use crate::auth::Viewer;
 use crate::db::placeholders;
 use crate::error::{AppError, AppResult};
@@ -113,6 +113,12 @@ pub async fn create(
     input: NewPoll,
 ) -> AppResult<pricing_poll::Model> {
     let staff = viewer.require_role(Role::Staff)?.clone();
+    if input.method == Method::Decision {
+        return Err(AppError::bad_input(
+            "method",
+            "a decision vote is made with createDecisionPoll",
+        ));
+    }
     let product_name = input::line("productName", &input.product_name, 1, 200)?;
     let description = input::text("description", &input.description, 0, 5000)?;
     let (currency, digits) = money::currency("currency", &input.currency)?;
@@ -123,7 +129,7 @@ pub async fn create(
                 "a VAN_WESTENDORP poll asks for prices; it takes no price points",
             ));
         }
-        (Method::VanWestendorp, None) => Vec::new(),
+        (Method::VanWestendorp | Method::Decision, None) => Vec::new(),
         (_, None) => {
             return Err(AppError::bad_input(
                 "pricePoints",
@@ -184,7 +190,8 @@ pub async fn create(
         ratified_price: Set(None),
         outcome_at: Set(None),
         created_by: Set(staff.id),
-        created_at: Set(Utc::now()),
+        created_at: Set(crate::clock::now()),
+        winners: Set(None),
     };
     let created = match create_once::<pricing_poll::Entity, _, _>(
         &txn,
@@ -256,7 +263,7 @@ pub async fn close(
     viewer.require_role(Role::Staff)?;
     let txn = crate::db::begin_write(&state.db).await?;
     let (poll, _) = lock_visible(&txn, viewer, poll_id).await?;
-    let now = Utc::now();
+    let now = crate::clock::now();
     let poll = if status_at(&poll, now) == PollStatus::Closed {
         poll
     } else {
@@ -265,10 +272,11 @@ pub async fn close(
         active.closed_at = Set(Some(now));
         active.update(&txn).await?
     };
-    let poll = settle_locked(&txn, poll).await?;
     let mut sync = SyncWriter::new();
+    let poll = settle_locked(&txn, poll, &mut sync).await?;
     sync.poll(&poll);
     sync.commit(txn, state).await?;
+    notifications::wake_fan_out(state);
     state.events.pricing_poll_updated(&state.db, poll_id).await;
     Ok(poll)
 }
@@ -291,7 +299,7 @@ pub async fn find(
     Ok(Some(settle(state, poll).await?))
 }
 
-/// Polls of a community, newest first, optionally only those with `status` now.
+/// Pricing polls of a community, newest first, optionally only those with `status` now.
 pub async fn list(
     state: &AppState,
     viewer: &Viewer,
@@ -299,9 +307,28 @@ pub async fn list(
     status: Option<PollStatus>,
     page: PageRequest,
 ) -> AppResult<Page<pricing_poll::Model>> {
+    list_of(state, viewer, community_id, status, false, page).await
+}
+
+/// Polls of a community — decision votes (`decisions`) or pricing polls — newest first,
+/// optionally only those with `status` now.
+pub(super) async fn list_of(
+    state: &AppState,
+    viewer: &Viewer,
+    community_id: Uuid,
+    status: Option<PollStatus>,
+    decisions: bool,
+    page: PageRequest,
+) -> AppResult<Page<pricing_poll::Model>> {
     communities::require_visible(&state.db, viewer, community_id).await?;
-    let now = Utc::now();
+    let now = crate::clock::now();
+    let method = if decisions {
+        pricing_poll::Column::Method.eq(Method::Decision)
+    } else {
+        pricing_poll::Column::Method.ne(Method::Decision)
+    };
     let mut query = pricing_poll::Entity::find()
+        .filter(method)
         .filter(pricing_poll::Column::CommunityId.eq(community_id))
         .order_by_desc(pricing_poll::Column::CreatedAt)
         .order_by_desc(pricing_poll::Column::Id);
@@ -351,7 +378,7 @@ pub async fn results_many(
     db: &impl ConnectionTrait,
     polls: &[pricing_poll::Model],
 ) -> AppResult<HashMap<Uuid, Results>> {
-    let now = Utc::now();
+    let now = crate::clock::now();
     let shown: Vec<&pricing_poll::Model> = polls
         .iter()
         .filter(|poll| !poll.binding || status_at(poll, now) == PollStatus::Closed)
@@ -376,11 +403,14 @@ async fn compute(db: &impl ConnectionTrait, poll: &pricing_poll::Model) -> AppRe
 }
 
 /// Ballots per answer and price, per poll.
-type Tally = BTreeMap<String, BTreeMap<i64, i64>>;
+pub(super) type Tally = BTreeMap<String, BTreeMap<i64, i64>>;
 
 /// The aggregates of `poll_ids`: one row per poll and answer with its "price:ballots" pairs
 /// joined, so a few rows are decoded instead of one per price.
-async fn tallies(db: &impl ConnectionTrait, poll_ids: &[Uuid]) -> AppResult<HashMap<Uuid, Tally>> {
+pub(super) async fn tallies(
+    db: &impl ConnectionTrait,
+    poll_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Tally>> {
     if poll_ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -464,38 +494,54 @@ fn results_from(poll: &pricing_poll::Model, mut by_answer: Tally) -> Results {
             results.gabor_granger = rows;
             results.revenue_maximizing_price = best;
         }
+        // Its options and their votes are `decision_polls`'.
+        Method::Decision => {}
     }
     results
 }
 
-/// Brings a binding poll up to date with the clock: its eligibility snapshot once it has
-/// opened, its outcome once it has closed (each written once; a no-op otherwise).
-async fn settle(state: &AppState, poll: pricing_poll::Model) -> AppResult<pricing_poll::Model> {
-    let status = status_at(&poll, Utc::now());
-    let needs_snapshot = !poll.eligibility_taken && status != PollStatus::Scheduled;
+/// Whether a poll has an outcome to fix at close: binding polls, and every decision vote.
+fn decides(poll: &pricing_poll::Model) -> bool {
+    poll.binding || poll.method == Method::Decision
+}
+
+/// Brings a poll up to date with the clock: a binding poll's eligibility snapshot once it has
+/// opened, and the outcome of a binding poll or decision vote once it has closed (each written
+/// once; a no-op otherwise).
+pub(super) async fn settle(
+    state: &AppState,
+    poll: pricing_poll::Model,
+) -> AppResult<pricing_poll::Model> {
+    let status = status_at(&poll, crate::clock::now());
+    let needs_snapshot = poll.binding && !poll.eligibility_taken && status != PollStatus::Scheduled;
     let needs_outcome = poll.outcome_at.is_none() && status == PollStatus::Closed;
-    if !poll.binding || !(needs_snapshot || needs_outcome) {
+    if !decides(&poll) || !(needs_snapshot || needs_outcome) {
         return Ok(poll);
     }
     let txn = crate::db::begin_write(&state.db).await?;
     let poll = lock(&txn, poll.id).await?;
     let poll = take_eligibility(&txn, poll).await?;
-    let poll = if status_at(&poll, Utc::now()) == PollStatus::Closed {
-        settle_locked(&txn, poll).await?
+    let mut sync = SyncWriter::new();
+    let poll = if status_at(&poll, crate::clock::now()) == PollStatus::Closed {
+        settle_locked(&txn, poll, &mut sync).await?
     } else {
         poll
     };
-    let mut sync = SyncWriter::new();
     sync.poll(&poll);
     sync.commit(txn, state).await?;
+    notifications::wake_fan_out(state);
     Ok(poll)
 }
 
+/// Fixes the outcome of a closed poll that decides, under its lock: RATIFIED (with the price,
+/// or — for a decision vote — its winners moved to PLANNED) when the quorum was met, else
+/// NO_QUORUM.
 async fn settle_locked(
     txn: &DatabaseTransaction,
     poll: pricing_poll::Model,
+    sync: &mut SyncWriter,
 ) -> AppResult<pricing_poll::Model> {
-    if !poll.binding || poll.outcome_at.is_some() {
+    if !decides(&poll) || poll.outcome_at.is_some() {
         return Ok(poll);
     }
     let results = compute(txn, &poll).await?;
@@ -505,6 +551,7 @@ async fn settle_locked(
             Method::Choice => results.winning_price,
             Method::VanWestendorp => results.van_westendorp.and_then(|v| v.optimal_price),
             Method::GaborGranger => results.revenue_maximizing_price,
+            Method::Decision => None,
         };
         (Outcome::Ratified, price)
     } else {
@@ -513,8 +560,12 @@ async fn settle_locked(
     let mut active: pricing_poll::ActiveModel = poll.into();
     active.outcome = Set(Some(outcome));
     active.ratified_price = Set(price);
-    active.outcome_at = Set(Some(Utc::now()));
-    Ok(active.update(txn).await?)
+    active.outcome_at = Set(Some(crate::clock::now()));
+    let settled = active.update(txn).await?;
+    if settled.method == Method::Decision && outcome == Outcome::Ratified {
+        decision_polls::plan_winners(txn, &settled, sync).await?;
+    }
+    Ok(settled)
 }
 
 /// Writes the eligibility snapshot of a binding poll once it has opened: the ACTIVE members
@@ -523,7 +574,7 @@ pub(super) async fn take_eligibility(
     txn: &DatabaseTransaction,
     poll: pricing_poll::Model,
 ) -> AppResult<pricing_poll::Model> {
-    if !poll.binding || poll.eligibility_taken || Utc::now() < poll.opens_at {
+    if !poll.binding || poll.eligibility_taken || crate::clock::now() < poll.opens_at {
         return Ok(poll);
     }
     let members = membership::Entity::find()

@@ -400,6 +400,19 @@ async fn lock(txn: &DatabaseTransaction, id: Uuid) -> AppResult<suggestion::Mode
         .ok_or_else(|| AppError::not_found("suggestion"))
 }
 
+/// The live suggestion, locked, if there is one (for work the server does on its own, such as
+/// a decision vote planning its winners).
+pub async fn lock_live(
+    txn: &DatabaseTransaction,
+    id: Uuid,
+) -> AppResult<Option<suggestion::Model>> {
+    match lock(txn, id).await {
+        Ok(found) => Ok(Some(found)),
+        Err(AppError::NotFound(_)) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
 /// Changes the counters of a locked suggestion by the given deltas, keeping `score` and the
 /// HOT key in step, and records the keys as they were for paging snapshots.
 pub async fn apply_tally(

@@ -192,6 +192,8 @@ pub(super) async fn run(
                 gabor_granger: a
                     .gabor_granger
                     .map(|list| list.into_iter().map(|g| (g.price, g.would_buy)).collect()),
+                // SET_BALLOT's arguments are fixed; a decision ballot is not pushed with it.
+                decision: None,
             };
             pricing_ballots::cast_ballot_in(txn, viewer, a.poll_id, input, sync).await?;
         }

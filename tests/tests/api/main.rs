@@ -5,6 +5,7 @@
 
 mod comments;
 mod communities;
+mod decision_polls;
 mod demo;
 mod extreme_inputs;
 mod growth;

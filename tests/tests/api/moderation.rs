@@ -739,3 +739,69 @@ async fn hidden_content_is_gone_for_all_but_its_author_and_the_moderators() {
         "{text}"
     );
 }
+
+const UPDATED: &str =
+    "subscription($id: ID!) { suggestionUpdated(suggestionId: $id) { id upvotes } }";
+
+/// The next message of operation "1": its `suggestionUpdated`, or its error code.
+async fn next_of(socket: &mut crate::support::Socket) -> Result<Value, Value> {
+    loop {
+        let message = crate::support::receive(socket).await;
+        if message["id"] != "1" {
+            continue;
+        }
+        let payload = &message["payload"];
+        return match message["type"].as_str() {
+            Some("next") if payload["errors"].is_null() => {
+                Ok(payload["data"]["suggestionUpdated"].clone())
+            }
+            Some("next") => Err(payload["errors"][0]["extensions"]["code"].clone()),
+            Some("error") => Err(payload[0]["extensions"]["code"].clone()),
+            _ => panic!("unexpected {message}"),
+        };
+    }
+}
+
+#[tokio::test]
+async fn a_ban_and_hidden_content_end_live_subscriptions() {
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("owner").await;
+    let private = create_community(&app, &owner, "inner", "PRIVATE").await;
+    let public = create_community(&app, &owner, "fans", "PUBLIC").await;
+    let fan = app.sign_up("fan").await;
+    let body = app
+        .graphql(
+            "mutation($c: ID!, $u: ID!) { inviteToCommunity(communityId: $c, userId: $u) { status } }",
+            json!({ "c": private, "u": fan.id }),
+            auth(&owner),
+        )
+        .await;
+    ok(&body, "inviteToCommunity");
+    join(&app, &fan, &private).await;
+    let voter = member(&app, "voter", &public).await;
+    let secret = submit(&app, &owner, &private, "A private idea").await;
+
+    let mut socket = crate::support::connect(&app, &fan).await;
+    crate::support::subscribe(&mut socket, "1", UPDATED, &secret).await;
+    crate::support::vote(&app, &owner, &secret, "UP").await;
+    assert_eq!(next_of(&mut socket).await.unwrap()["upvotes"], 1);
+    sanction(&app, &owner, Some(&private), &fan, "BAN", "ONE_DAY").await;
+    crate::support::vote(&app, &owner, &secret, "DOWN").await;
+    assert_eq!(next_of(&mut socket).await.unwrap_err(), "NOT_FOUND");
+
+    // Hidden content ends a bystander's subscription too.
+    let rude = submit(&app, &voter, &public, "A rude idea").await;
+    let bystander = member(&app, "bystander", &public).await;
+    let mut socket = crate::support::connect(&app, &bystander).await;
+    crate::support::subscribe(&mut socket, "1", UPDATED, &rude).await;
+    let report = report(&app, &bystander, "SUGGESTION", &rude).await;
+    let body = app
+        .graphql(
+            RESOLVE,
+            json!({ "r": report, "a": "HIDE_CONTENT" }),
+            auth(&owner),
+        )
+        .await;
+    ok(&body, "resolveReport");
+    assert_eq!(next_of(&mut socket).await.unwrap_err(), "NOT_FOUND");
+}
