@@ -3,8 +3,10 @@
 //! got an official answer and how fast, how many were resolved and adopted, how concentrated the
 //! contributions are, and how much of what was released came from users.
 //!
-//! Every figure is aggregated in SQL (five statements, none of which returns more than a row
-//! per kind and status); ratios and times are divided here as exact decimals. Durations are
+//! Every figure is aggregated in SQL — four statements: one pass over the window's suggestions
+//! grouped by kind and status (counts, answered, resolved, and the sums of their times), the
+//! median's middle rows, the top authors' count, and the releases — none returning more than a
+//! row per kind and status; ratios and times are divided here as exact decimals. Durations are
 //! counted in whole milliseconds on both databases.
 
 use chrono::{DateTime, Utc};
@@ -77,6 +79,11 @@ struct Group {
     status: String,
     n: i64,
     responded: i64,
+    /// Milliseconds to the first response, summed over those answered.
+    response_ms: Option<i64>,
+    resolved: i64,
+    /// Milliseconds to resolution, summed over those resolved.
+    resolution_ms: Option<i64>,
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -111,11 +118,18 @@ pub async fn community_metrics(
     let backend = db.get_database_backend();
     let window = Window::new(community.id, from, to);
 
+    let first_response = millis_between(backend, "first_response_at", "created_at");
+    let resolution = millis_between(backend, "resolved_at", "created_at");
     let groups = Group::find_by_statement(window.statement(
         backend,
-        "SELECT kind, status, COUNT(*) AS n, \
-         SUM(CASE WHEN first_response_at IS NOT NULL THEN 1 ELSE 0 END) AS responded \
-         FROM suggestion WHERE {window} GROUP BY kind, status",
+        &format!(
+            "SELECT kind, status, COUNT(*) AS n, \
+             SUM(CASE WHEN first_response_at IS NOT NULL THEN 1 ELSE 0 END) AS responded, \
+             CAST(SUM({first_response}) AS BIGINT) AS response_ms, \
+             SUM(CASE WHEN resolved_at IS NOT NULL THEN 1 ELSE 0 END) AS resolved, \
+             CAST(SUM({resolution}) AS BIGINT) AS resolution_ms \
+             FROM suggestion WHERE {{window}} GROUP BY kind, status"
+        ),
         "created_at",
     ))
     .all(db)
@@ -142,6 +156,7 @@ pub async fn community_metrics(
         user_sourced_release_share: None,
     };
     let (mut complaints_responded, mut adopted) = (0, 0);
+    let (mut response_ms, mut resolution_ms) = (0i64, 0i64);
     for group in groups {
         let kind = Kind::try_from_value(&group.kind)
             .map_err(|_| AppError::internal(format!("a stored kind: {}", group.kind)))?;
@@ -151,6 +166,9 @@ pub async fn community_metrics(
         add(&mut metrics.by_status, status, group.n);
         metrics.suggestion_count += group.n;
         metrics.responded_count += group.responded;
+        metrics.resolved_count += group.resolved;
+        response_ms += group.response_ms.unwrap_or(0);
+        resolution_ms += group.resolution_ms.unwrap_or(0);
         if kind == Kind::Complaint {
             metrics.complaint_count += group.n;
             complaints_responded += group.responded;
@@ -175,25 +193,8 @@ pub async fn community_metrics(
     metrics.reply_rate = ratio(metrics.responded_count, metrics.suggestion_count);
     metrics.complaint_reply_rate = ratio(complaints_responded, metrics.complaint_count);
     metrics.adoption_rate = ratio(adopted, metrics.decided_count);
-
-    let first_response = millis_between(backend, "first_response_at", "created_at");
-    let sums = Sums::find_by_statement(window.statement(
-        backend,
-        &format!(
-            "SELECT COUNT(*) AS n, CAST(SUM({first_response}) AS BIGINT) AS total FROM suggestion \
-             WHERE {{window}} AND first_response_at IS NOT NULL"
-        ),
-        "created_at",
-    ))
-    .one(db)
-    .await?;
-    if let Some(Sums {
-        n: Some(n),
-        total: Some(total),
-    }) = sums
-    {
-        metrics.mean_first_response_seconds = seconds(total, n);
-    }
+    metrics.mean_first_response_seconds = seconds(response_ms, metrics.responded_count);
+    metrics.mean_resolution_seconds = seconds(resolution_ms, metrics.resolved_count);
     // The median: the middle row, or the two middle rows of an even count.
     let median = Sums::find_by_statement(window.statement(
         backend,
@@ -214,23 +215,6 @@ pub async fn community_metrics(
     }) = median
     {
         metrics.median_first_response_seconds = seconds(total, n);
-    }
-    let resolution = millis_between(backend, "resolved_at", "created_at");
-    let sums = Sums::find_by_statement(window.statement(
-        backend,
-        &format!(
-            "SELECT COUNT(*) AS n, CAST(SUM({resolution}) AS BIGINT) AS total FROM suggestion \
-             WHERE {{window}} AND resolved_at IS NOT NULL"
-        ),
-        "created_at",
-    ))
-    .one(db)
-    .await?;
-    if let Some(Sums { n: Some(n), total }) = sums {
-        metrics.resolved_count = n;
-        if let Some(total) = total {
-            metrics.mean_resolution_seconds = seconds(total, n);
-        }
     }
     let top = Sums::find_by_statement(window.statement(
         backend,
