@@ -113,7 +113,11 @@ PULL_QUERY = """query($i: PullInput!) { pull(input: $i) {
     ... on CommunityChange { seq op scope entityId community { id } }
     ... on PollChange { seq op scope entityId poll { id } }
     ... on BallotChange { seq op scope entityId ballot { id } }
-    ... on RevenueShareChange { seq op scope entityId record { id status } } } } }"""
+    ... on RevenueShareChange { seq op scope entityId record { id status } }
+    ... on GrowthEventChange { seq op scope entityId event { id } }
+    ... on ReleaseChange { seq op scope entityId release { id } }
+    ... on SanctionChange { seq op scope entityId sanction { id } }
+    ... on AppealChange { seq op scope entityId appeal { id } } } } }"""
 PULL_LIMIT = 500
 ADOPT_QUERY = "mutation($i: AdoptSuggestionInput!) { adoptSuggestion(input: $i) { id } }"
 REPORT_QUERY = "mutation($i: ReportSalesInput!) { reportSales(input: $i) { id recordCount } }"
@@ -749,7 +753,8 @@ def push_vars(group, client, mutations):
 
 PAYLOAD_FIELD = {"SuggestionChange": "suggestion", "CommentChange": "comment", "VoteChange": "vote",
                  "MembershipChange": "membership", "CommunityChange": "community", "PollChange": "poll",
-                 "BallotChange": "ballot", "RevenueShareChange": "record"}
+                 "BallotChange": "ballot", "RevenueShareChange": "record", "GrowthEventChange": "event",
+                 "ReleaseChange": "release", "SanctionChange": "sanction", "AppealChange": "appeal"}
 
 
 class Device:
@@ -861,6 +866,18 @@ def expected_view(db, user_id):
     for rid, uid, status in db.rows("SELECT id, beneficiary_id, status FROM revenue_share_record"):
         if uid == user_id:
             view[("RevenueShareChange", rid)] = (rid, status)
+    for gid, uid in db.rows("SELECT id, user_id FROM growth_event"):
+        if uid == user_id:
+            view[("GrowthEventChange", gid)] = (gid,)
+    for rid, cid in db.rows("SELECT id, community_id FROM release WHERE published_at IS NOT NULL"):
+        if cid in communities:
+            view[("ReleaseChange", rid)] = (rid,)
+    for sid, uid in db.rows("SELECT id, user_id FROM sanction"):
+        if uid == user_id:
+            view[("SanctionChange", sid)] = (sid,)
+    for aid, uid in db.rows("SELECT id, user_id FROM appeal"):
+        if uid == user_id:
+            view[("AppealChange", aid)] = (aid,)
     return view
 
 

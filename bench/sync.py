@@ -93,7 +93,14 @@ PULL_QUERY = """query($i: PullInput!) { pull(input: $i) {
     ... on CommentChange { seq op entityId comment { id body suggestionId } }
     ... on VoteChange { seq op entityId vote { id value suggestionId } }
     ... on CommunityChange { seq entityId community { id name } }
-    ... on MembershipChange { seq entityId membership { id status } } } } }"""
+    ... on MembershipChange { seq entityId membership { id status } }
+    ... on PollChange { seq op entityId }
+    ... on BallotChange { seq op entityId }
+    ... on RevenueShareChange { seq op entityId }
+    ... on GrowthEventChange { seq op entityId }
+    ... on ReleaseChange { seq op entityId }
+    ... on SanctionChange { seq op entityId }
+    ... on AppealChange { seq op entityId } } } }"""
 PUSH_QUERY = ("mutation($i: PushInput!) { push(input: $i) { lastMutationId retryAfterMs "
               "results { id outcome replayed code message seq } } }")
 LOGIN_QUERY = "mutation($i: LogInInput!) { logIn(input: $i) { accessToken user { id } } }"
