@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, SubsecRound};
+use chrono::DateTime;
 use entity::pricing_poll::{self, Method};
 use entity::suggestion::Status;
 use entity::user::Role;
@@ -97,29 +97,12 @@ pub async fn create(
             format!("winners must be between 1 and {most}"),
         ));
     }
-    let (opens_at, closes_at) = (
-        input.opens_at.trunc_subsecs(6),
-        input.closes_at.trunc_subsecs(6),
-    );
-    if closes_at <= opens_at {
-        return Err(AppError::bad_input(
-            "closesAt",
-            "closesAt must be after opensAt",
-        ));
-    }
-    let quorum = match (input.binding, input.quorum) {
-        (false, Some(_)) => {
-            return Err(AppError::bad_input(
-                "quorum",
-                "a quorum applies only to a binding vote",
-            ));
-        }
-        (false, None) => None,
-        (true, Some(q)) if q < 1 => {
-            return Err(AppError::bad_input("quorum", "quorum must be at least 1"));
-        }
-        (true, q) => Some(q.unwrap_or(1)),
-    };
+    let (opens_at, closes_at, quorum) = pricing_polls::validate_window(
+        input.opens_at,
+        input.closes_at,
+        input.binding,
+        input.quorum,
+    )?;
     let txn = crate::db::begin_write(&state.db).await?;
     let community = communities::require_visible(&txn, viewer, input.community_id).await?;
     let mut options = Vec::with_capacity(input.options.len());

@@ -138,30 +138,8 @@ pub async fn create(
         }
         (_, Some(points)) => validate_points(&points, digits)?,
     };
-    // Stored with microsecond precision on both backends: compare and keep what is stored.
-    let (opens_at, closes_at) = (
-        input.opens_at.trunc_subsecs(6),
-        input.closes_at.trunc_subsecs(6),
-    );
-    if closes_at <= opens_at {
-        return Err(AppError::bad_input(
-            "closesAt",
-            "closesAt must be after opensAt",
-        ));
-    }
-    let quorum = match (input.binding, input.quorum) {
-        (false, Some(_)) => {
-            return Err(AppError::bad_input(
-                "quorum",
-                "a quorum applies only to a binding poll",
-            ));
-        }
-        (false, None) => None,
-        (true, Some(q)) if q < 1 => {
-            return Err(AppError::bad_input("quorum", "quorum must be at least 1"));
-        }
-        (true, q) => Some(q.unwrap_or(1)),
-    };
+    let (opens_at, closes_at, quorum) =
+        validate_window(input.opens_at, input.closes_at, input.binding, input.quorum)?;
     let id = input.id.unwrap_or_else(Uuid::now_v7);
     let points_text = points
         .iter()
@@ -227,6 +205,38 @@ pub async fn create(
     sync.poll(&created);
     sync.commit(txn, state).await?;
     Ok(created)
+}
+
+/// The time window and quorum of a new poll of any method: `closesAt` after `opensAt` (both kept
+/// at microseconds, as both backends store them), and a quorum only for a binding poll, at
+/// least 1 (default 1).
+pub(super) fn validate_window(
+    opens_at: DateTime<Utc>,
+    closes_at: DateTime<Utc>,
+    binding: bool,
+    quorum: Option<i32>,
+) -> AppResult<(DateTime<Utc>, DateTime<Utc>, Option<i32>)> {
+    let (opens_at, closes_at) = (opens_at.trunc_subsecs(6), closes_at.trunc_subsecs(6));
+    if closes_at <= opens_at {
+        return Err(AppError::bad_input(
+            "closesAt",
+            "closesAt must be after opensAt",
+        ));
+    }
+    let quorum = match (binding, quorum) {
+        (false, Some(_)) => {
+            return Err(AppError::bad_input(
+                "quorum",
+                "a quorum applies only to a binding poll",
+            ));
+        }
+        (false, None) => None,
+        (true, Some(q)) if q < 1 => {
+            return Err(AppError::bad_input("quorum", "quorum must be at least 1"));
+        }
+        (true, q) => Some(q.unwrap_or(1)),
+    };
+    Ok((opens_at, closes_at, quorum))
 }
 
 fn validate_points(points: &[Decimal], digits: u32) -> AppResult<Vec<i64>> {
