@@ -11,7 +11,7 @@
 #   bash ci/suites/schemathesis.sh
 #
 # Knobs: ST_MAX_EXAMPLES (per operation and run, default 100), ST_RUN_TIMEOUT (seconds per run,
-# default 180), ST_SEED (a seed to replay), ST_WORKERS (default 2).
+# default 300), ST_SEED (a seed to replay), ST_WORKERS (default 2).
 # Installs schemathesis (exact version below) into the venv ci/suites/.venv (git-ignored; pip's
 # download cache is ~/.cache/pip). Hooks: ci/suites/schemathesis_hooks.py (custom scalars,
 # UUID ids of real rows, the checks). Needs python3 >= 3.10 and the release binary
@@ -22,7 +22,7 @@ source "$(dirname "$0")/lib.sh"
 SCHEMATHESIS_VERSION=4.32.5
 VENV="${SCHEMATHESIS_VENV:-$SUITES_DIR/.venv}"
 MAX_EXAMPLES="${ST_MAX_EXAMPLES:-100}"
-RUN_TIMEOUT="${ST_RUN_TIMEOUT:-180}"
+RUN_TIMEOUT="${ST_RUN_TIMEOUT:-300}"
 WORKERS="${ST_WORKERS:-2}"
 CHECKS=canyu_no_server_error,canyu_errors_have_code,canyu_graphql_response
 started=$SECONDS
