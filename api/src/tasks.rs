@@ -9,7 +9,7 @@
 //! | `rate_limit_purge` | every minute | forget ended rate-limit windows |
 //! | `tally_history_trim` | hourly | drop listing-snapshot history older than the cursor horizon |
 //! | `sync_tombstone_purge` | hourly | purge sync tombstones older than the horizon |
-//! | `decision_poll_settle` | every 30 s | fix the winners of decision votes whose close passed unread |
+//! | `decision_poll_settle` | about every minute, the first half a minute after start | fix the winners of decision votes whose close passed unread |
 
 use std::future::Future;
 use std::sync::Arc;
@@ -62,7 +62,11 @@ pub fn spawn_all(state: &AppState) {
         "decision_poll_settle",
         Duration::from_secs(30),
         None,
-        |state| async move { decision_polls::settle_due(&state).await.map(|_| ()) },
+        // Its first look waits, so a starting server does no work it was not asked for.
+        |state| async move {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            decision_polls::settle_due(&state).await.map(|_| ())
+        },
     );
     spawn(
         state,
