@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
     appeal, comment, community, membership, pricing_ballot, pricing_poll, revenue_share_record,
-    sales_report, suggestion, suggestion_event, user, vote,
+    sales_report, sanction, suggestion, suggestion_event, user, vote,
 };
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
@@ -36,6 +36,7 @@ pub struct Loaders {
     pub viewer_ballots: DataLoader<ViewerBallotLoader>,
     pub poll_results: DataLoader<PollResultsLoader>,
     pub appeals: DataLoader<AppealLoader>,
+    pub sanctions: DataLoader<SanctionLoader>,
 }
 
 /// How long a loader waits for more keys before it queries. The keys of one response arrive in
@@ -95,6 +96,7 @@ impl Loaders {
             ),
             poll_results: loader(clock, PollResultsLoader { db: db.clone() }),
             appeals: loader(clock, AppealLoader { db: db.clone() }),
+            sanctions: loader(clock, SanctionLoader { db: db.clone() }),
             votes: loader(clock, VoteLoader { db, viewer }),
         }
     }
@@ -269,6 +271,21 @@ impl Loader<Uuid> for AppealLoader {
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, appeal::Model>, AppError> {
         let rows = services::appeals::for_sanctions(&self.db, keys).await?;
         Ok(rows.into_iter().map(|a| (a.sanction_id, a)).collect())
+    }
+}
+
+/// Sanctions by id.
+pub struct SanctionLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for SanctionLoader {
+    type Value = sanction::Model;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, sanction::Model>, AppError> {
+        let rows = services::sanctions::find_many(&self.db, keys).await?;
+        Ok(rows.into_iter().map(|s| (s.id, s)).collect())
     }
 }
 

@@ -182,11 +182,11 @@ impl From<appeal::Model> for Appeal {
 #[ComplexObject]
 impl Appeal {
     async fn sanction(&self, ctx: &Context<'_>) -> async_graphql::Result<Sanction> {
-        let (state, _) = parts(ctx)?;
-        sanctions::find_many(&state.db, &[self.model.sanction_id])
+        loaders(ctx)?
+            .sanctions
+            .load_one(self.model.sanction_id)
             .await
             .extend()?
-            .pop()
             .map(Sanction::from)
             .ok_or_else(|| AppError::not_found("sanction").extend())
     }
