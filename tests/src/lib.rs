@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use canyu::config::Config;
 use canyu::http::Application;
 use canyu::state::AppState;
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::{ConnectionTrait, Database, TransactionTrait};
 use serde_json::{Value, json};
 
 /// A password every test user gets.
@@ -231,16 +231,21 @@ impl TestApp {
 
     /// Runs a raw SQL statement against the test database and returns the first column of
     /// each row as strings (for tests that check what was stored).
+    /// On Postgres the statement runs free of the server's statement time limit, which a test
+    /// may have set to a millisecond.
     pub async fn sql_strings(&self, sql: &str) -> Vec<String> {
-        let rows = self
-            .state
-            .db
-            .query_all_raw(sea_orm::Statement::from_string(
-                self.state.db.get_database_backend(),
-                sql.to_string(),
-            ))
+        let backend = self.state.db.get_database_backend();
+        let tx = self.state.db.begin().await.expect("begin");
+        if backend == sea_orm::DatabaseBackend::Postgres {
+            tx.execute_unprepared("SET LOCAL statement_timeout = 0")
+                .await
+                .expect("lift the statement time limit");
+        }
+        let rows = tx
+            .query_all_raw(sea_orm::Statement::from_string(backend, sql.to_string()))
             .await
             .expect("query");
+        tx.commit().await.expect("commit");
         rows.iter()
             .map(|row| {
                 row.try_get_by_index::<String>(0)

@@ -70,15 +70,14 @@ impl From<pricing_poll::Model> for DecisionPoll {
 }
 
 impl DecisionPoll {
+    /// The options ranked (one query for every poll of the response, by a loader).
     async fn standings(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Standing>> {
-        let (state, _) = parts(ctx)?;
-        Ok(
-            decision_polls::standings_many(&state.db, std::slice::from_ref(&self.model))
-                .await
-                .extend()?
-                .remove(&self.model.id)
-                .unwrap_or_default(),
-        )
+        Ok(loaders(ctx)?
+            .decision_standings
+            .load_one(self.model.id)
+            .await
+            .extend()?
+            .unwrap_or_default())
     }
 }
 

@@ -35,6 +35,7 @@ pub struct Loaders {
     pub comment_pages: DataLoader<CommentPageLoader>,
     pub viewer_ballots: DataLoader<ViewerBallotLoader>,
     pub poll_results: DataLoader<PollResultsLoader>,
+    pub decision_standings: DataLoader<DecisionStandingsLoader>,
     pub appeals: DataLoader<AppealLoader>,
     pub sanctions: DataLoader<SanctionLoader>,
 }
@@ -95,6 +96,7 @@ impl Loaders {
                 },
             ),
             poll_results: loader(clock, PollResultsLoader { db: db.clone() }),
+            decision_standings: loader(clock, DecisionStandingsLoader { db: db.clone() }),
             appeals: loader(clock, AppealLoader { db: db.clone() }),
             sanctions: loader(clock, SanctionLoader { db: db.clone() }),
             votes: loader(clock, VoteLoader { db, viewer }),
@@ -400,5 +402,23 @@ impl Loader<Uuid> for PollResultsLoader {
     ) -> Result<HashMap<Uuid, services::pricing_polls::Results>, AppError> {
         let polls = services::pricing_polls::find_many(&self.db, keys).await?;
         services::pricing_polls::results_many(&self.db, &polls).await
+    }
+}
+
+/// The ranked options of decision votes by poll id (votes hidden while a binding one is open).
+pub struct DecisionStandingsLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<Uuid> for DecisionStandingsLoader {
+    type Value = Vec<services::decision_polls::Standing>;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[Uuid],
+    ) -> Result<HashMap<Uuid, Vec<services::decision_polls::Standing>>, AppError> {
+        let polls = services::pricing_polls::find_many(&self.db, keys).await?;
+        services::decision_polls::standings_many(&self.db, &polls).await
     }
 }

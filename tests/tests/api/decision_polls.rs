@@ -479,3 +479,76 @@ async fn invalid_decision_polls_are_refused_and_nothing_is_written() {
         "{body}"
     );
 }
+
+const LISTED: &str = "query($c: ID!) { decisionPolls(communityId: $c, first: 20) { nodes { id viewerOptionIds options { id votes } winningOptions { id } } } }";
+
+/// The fewest database queries of three runs of `LISTED` (a pass may share a batch with a
+/// background task), and how many polls it listed.
+async fn queries_for_decision_polls(
+    app: &TestApp,
+    viewer: &TestUser,
+    community: &str,
+) -> (f64, usize) {
+    let mut fewest = f64::MAX;
+    let mut listed = 0;
+    for _ in 0..3 {
+        let before = crate::support::db_queries(app).await;
+        let body = app
+            .graphql(LISTED, json!({ "c": community }), auth(viewer))
+            .await;
+        let after = crate::support::db_queries(app).await;
+        let nodes = ok(&body, "decisionPolls")["nodes"].as_array().unwrap();
+        assert!(
+            nodes
+                .iter()
+                .all(|n| n["viewerOptionIds"].as_array().unwrap().len() == 1),
+            "{body}"
+        );
+        listed = nodes.len();
+        fewest = fewest.min(after - before);
+    }
+    (fewest, listed)
+}
+
+#[tokio::test]
+async fn listing_decision_polls_with_options_and_ballots_runs_as_many_queries_for_six_as_for_two() {
+    let app = TestApp::spawn().await;
+    app.state.clock.set(at("2026-03-03T00:00:00Z"));
+    let owner = app.sign_up("owner").await;
+    let brand = staff(&app, "brand").await;
+    let small = create_community(&app, &owner, "small", "PUBLIC").await;
+    let large = create_community(&app, &owner, "large", "PUBLIC").await;
+    let fan = app.sign_up("fan").await;
+    for (community, polls) in [(&small, 2), (&large, 6)] {
+        join(&app, &fan, community).await;
+        for _ in 0..polls {
+            let labels = json!([{ "label": "Night mode" }, { "label": "USB-C" }]);
+            let body = app
+                .graphql(
+                    CREATE,
+                    poll_input(community, labels, 1, false, None),
+                    auth(&brand),
+                )
+                .await;
+            let poll = ok(&body, "createDecisionPoll").clone();
+            let chosen = id_of(&poll["options"][1]);
+            ok(
+                &app.graphql(
+                    CAST,
+                    json!({ "p": id_of(&poll), "o": [chosen] }),
+                    auth(&fan),
+                )
+                .await,
+                "castDecisionBallot",
+            );
+        }
+    }
+    let (for_small, listed_small) = queries_for_decision_polls(&app, &fan, &small).await;
+    let (for_large, listed_large) = queries_for_decision_polls(&app, &fan, &large).await;
+    assert_eq!((listed_small, listed_large), (2, 6));
+    // Standings per poll would add three queries for each of the four extra polls.
+    assert!(
+        for_large <= for_small + 1.0,
+        "six polls ran {for_large} queries, two ran {for_small}"
+    );
+}
