@@ -5,7 +5,9 @@
 
 Seeds a fresh database `canyu_bench_metrics` with one public community of N suggestions by
 3 000 authors (every kind and status; half answered officially, the shipped and declined ones
-resolved) and 50 published releases of 10 items (6 linked), analyzes it, starts
+resolved) with the figures the services keep on write (`metric_day`, `metric_author`, the
+times in milliseconds) and 50 published releases of 10 items (6 linked), vacuums and analyzes
+it (what autovacuum, off on this machine, would have done), starts
 `target/release/canyu`, and measures `communityMetrics(communityId)` through the API as a STAFF
 user (wrk) beside the same aggregates as plain SQL (pgbench, bench/metrics.sql), alternating,
 at concurrency 1 and 8. Prints requests/s, p50 and p99 of both and the p50 ratio.
@@ -46,6 +48,16 @@ INSERT INTO suggestion (id, community_id, author_id, kind, title, body, status, 
          t, t
   FROM (SELECT g, now() - make_interval(secs => (g * 53) % 7776000) AS t
         FROM generate_series(1, {n}) g) s;
+UPDATE suggestion SET
+  first_response_ms = CAST(ROUND(EXTRACT(EPOCH FROM (first_response_at - created_at)) * 1000) AS BIGINT),
+  resolution_ms = CAST(ROUND(EXTRACT(EPOCH FROM (resolved_at - created_at)) * 1000) AS BIGINT);
+INSERT INTO metric_day (community_id, day, kind, status, suggestions, responded, response_ms, resolved, resolution_ms)
+  SELECT community_id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), kind, status, COUNT(*),
+         COUNT(first_response_ms), COALESCE(SUM(first_response_ms), 0), COUNT(resolution_ms),
+         COALESCE(SUM(resolution_ms), 0)
+  FROM suggestion WHERE deleted_at IS NULL GROUP BY 1, 2, 3, 4;
+INSERT INTO metric_author (community_id, author_id, suggestions)
+  SELECT community_id, author_id, COUNT(*) FROM suggestion WHERE deleted_at IS NULL GROUP BY 1, 2;
 INSERT INTO release (id, community_id, version, notes, published_at, created_by, created_at)
   SELECT md5('r' || r)::uuid, '{community}', 'v' || r, '', now() - make_interval(days => r),
          md5('author1')::uuid, now() - make_interval(days => r)
@@ -54,7 +66,6 @@ INSERT INTO release_item (release_id, position, title, suggestion_id)
   SELECT md5('r' || r)::uuid, p, 'Item ' || p,
          CASE WHEN p < 6 THEN md5('s' || (r * 10 + p) * 10 + 6)::uuid END
   FROM generate_series(1, 50) r, generate_series(0, 9) p;
-ANALYZE;
 """
 
 QUERY = ("query($c: ID!) { communityMetrics(communityId: $c) { suggestionCount byKind { kind count } "
@@ -96,6 +107,7 @@ def main():
     common.run([common.BINARY, "migrate"], env=env)
     print(f"seeding a community of {args.suggestions} suggestions…", flush=True)
     common.psql(url, SEED.format(n=args.suggestions, community=COMMUNITY))
+    common.psql(url, "VACUUM ANALYZE")
 
     server = subprocess.Popen(
         [common.BINARY, "serve"],
@@ -118,9 +130,13 @@ def main():
         if answer.get("errors"):
             sys.exit(f"the API refused the query: {answer['errors']}")
         print("API answer:", json.dumps(answer["data"]["communityMetrics"]))
+        # Every even-numbered suggestion of the seed is answered.
+        answered = args.suggestions // 2
         for c in (1, 8):
             api = common.wrk("metrics.lua", c, args.duration, {"COMMUNITY_ID": COMMUNITY, "TOKEN": token})
-            sql = common.pgbench(url, "metrics.sql", c, args.duration, {"community": f"'{COMMUNITY}'"})
+            sql = common.pgbench(url, "metrics.sql", c, args.duration, {
+                "community": f"'{COMMUNITY}'", "offset": str((answered - 1) // 2),
+                "limit": str(2 - answered % 2)})
             rows.append((c, api, sql))
     finally:
         os.killpg(server.pid, signal.SIGTERM)

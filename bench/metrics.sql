@@ -1,19 +1,20 @@
--- pgbench: the aggregates behind communityMetrics as plain SQL — the statements the API sends,
--- with the community bound — the floor the API is measured against.
-SELECT kind, status, COUNT(*), SUM(CASE WHEN first_response_at IS NOT NULL THEN 1 ELSE 0 END),
-       CAST(SUM(CAST(ROUND(EXTRACT(EPOCH FROM (first_response_at - created_at)) * 1000) AS BIGINT)) AS BIGINT),
-       SUM(CASE WHEN resolved_at IS NOT NULL THEN 1 ELSE 0 END),
-       CAST(SUM(CAST(ROUND(EXTRACT(EPOCH FROM (resolved_at - created_at)) * 1000) AS BIGINT)) AS BIGINT)
-  FROM suggestion WHERE community_id = :community AND deleted_at IS NULL GROUP BY kind, status;
+-- pgbench: the statements communityMetrics sends for a community's all-time figures, with the
+-- community bound — the floor the API is measured against. The kinds and statuses come from
+-- the figures kept on write, the median from a walk of the answered suggestions in order of
+-- their time (the offset and limit of the middle rows are the API's, from the answered count).
+BEGIN READ ONLY;
+SELECT kind, status, CAST(SUM(suggestions) AS BIGINT), CAST(SUM(responded) AS BIGINT),
+       CAST(SUM(response_ms) AS BIGINT), CAST(SUM(resolved) AS BIGINT),
+       CAST(SUM(resolution_ms) AS BIGINT)
+  FROM metric_day WHERE community_id = :community GROUP BY kind, status;
 SELECT COUNT(*), CAST(SUM(ms) AS BIGINT) FROM (
-  SELECT ms, ROW_NUMBER() OVER (ORDER BY ms) AS rn, COUNT(*) OVER () AS c FROM (
-    SELECT CAST(ROUND(EXTRACT(EPOCH FROM (first_response_at - created_at)) * 1000) AS BIGINT) AS ms
-    FROM suggestion WHERE community_id = :community AND deleted_at IS NULL
-    AND first_response_at IS NOT NULL) d) r
-  WHERE rn = (c + 1) / 2 OR rn = (c + 2) / 2;
-SELECT COUNT(*), CAST(SUM(authored) AS BIGINT) FROM (
-  SELECT COUNT(*) AS authored FROM suggestion WHERE community_id = :community AND deleted_at IS NULL
-  GROUP BY author_id ORDER BY COUNT(*) DESC LIMIT 100) t;
+  SELECT first_response_ms AS ms FROM suggestion
+  WHERE community_id = :community AND deleted_at IS NULL AND first_response_ms IS NOT NULL
+  ORDER BY first_response_ms LIMIT :limit OFFSET :offset) m;
+SELECT COUNT(*), CAST(SUM(suggestions) AS BIGINT) FROM (
+  SELECT suggestions FROM metric_author WHERE community_id = :community AND suggestions > 0
+  ORDER BY suggestions DESC LIMIT 100) t;
 SELECT COUNT(*), SUM(CASE WHEN i.suggestion_id IS NOT NULL THEN 1 ELSE 0 END)
   FROM release_item i JOIN release r ON r.id = i.release_id
   WHERE r.community_id = :community AND r.published_at IS NOT NULL;
+COMMIT;

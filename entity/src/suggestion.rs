@@ -63,6 +63,10 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     /// Set when a moderator hid it on a report (seen only by its author and moderators).
     pub hidden_at: Option<DateTimeUtc>,
+    /// Whole milliseconds from creation to `first_response_at` (what the loop metrics average).
+    pub first_response_ms: Option<i64>,
+    /// Whole milliseconds from creation to `resolved_at`.
+    pub resolution_ms: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

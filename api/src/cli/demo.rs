@@ -18,6 +18,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
+use crate::services::metrics;
 use crate::services::suggestions::hot_rank;
 use crate::state::AppState;
 
@@ -250,6 +251,8 @@ pub async fn seed(state: &AppState, size: DemoSize) -> AppResult<DemoReport> {
             created_at: created,
             updated_at: created,
             hidden_at: None,
+            first_response_ms: None,
+            resolution_ms: None,
         };
         drafts.push(Draft {
             model,
@@ -338,10 +341,13 @@ pub async fn seed(state: &AppState, size: DemoSize) -> AppResult<DemoReport> {
                 answered,
             );
             draft.model.official_response_id = Some(response.id);
+            let waited = metrics::millis(draft.model.created_at, answered);
             draft.model.first_response_at = Some(answered);
+            draft.model.first_response_ms = Some(waited);
             draft.model.status = status;
             if matches!(status, Status::Shipped | Status::Declined) {
                 draft.model.resolved_at = Some(answered);
+                draft.model.resolution_ms = Some(waited);
             }
             draft.comments += 1;
             comment_rows.push(response);
@@ -394,8 +400,10 @@ pub async fn seed(state: &AppState, size: DemoSize) -> AppResult<DemoReport> {
             .await?;
         }
     }
-    // Bulk inserts bypass the services: put every row into the sync change index at once.
+    // Bulk inserts bypass the services: put every row into the sync change index at once, and
+    // count the suggestions into the loop metrics.
     crate::sync::reindex(&state.db).await?;
+    metrics::recount_all(&state.db).await?;
     // The planner's statistics for what was just loaded: without them (Postgres' autovacuum
     // may be off, SQLite never gathers them by itself) every read is planned for empty tables.
     state.db.execute_unprepared("ANALYZE").await?;

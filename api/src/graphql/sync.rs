@@ -25,7 +25,7 @@ use super::{loaders, parse_id, parts};
 use crate::error::AppError;
 use crate::events::Event;
 use crate::services::money::from_minor;
-use crate::services::pricing_polls;
+use crate::services::{pricing_ballots, pricing_polls};
 use crate::sync::pull::{self, Payload, PullRequest, ScopeEvent as ScopeEventRow};
 use crate::sync::push::{self, ClientMutation, PushRequest};
 use crate::sync::{self as sync_core};
@@ -39,6 +39,7 @@ pub enum MutationNameValue {
     DeleteSuggestion,
     SetVote,
     SetBallot,
+    SetDecisionBallot,
     AddComment,
     JoinCommunity,
     LeaveCommunity,
@@ -200,6 +201,30 @@ impl SyncedBallot {
             .extend()?
             .ok_or_else(|| AppError::not_found("pricing poll").extend())?;
         Ok(Some(from_minor(choice, pricing_polls::digits_of(&poll))))
+    }
+
+    /// DECISION polls: the chosen options (empty for a pricing poll).
+    async fn option_ids(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ID>> {
+        let chosen = pricing_ballots::choices(&self.model);
+        if chosen.is_empty() {
+            return Ok(Vec::new());
+        }
+        let standings = loaders(ctx)?
+            .decision_standings
+            .load_one(self.model.poll_id)
+            .await
+            .extend()?
+            .unwrap_or_default();
+        let mut options: Vec<_> = standings
+            .into_iter()
+            .map(|standing| standing.option)
+            .filter(|option| chosen.contains(&option.position))
+            .collect();
+        options.sort_by_key(|option| option.position);
+        Ok(options
+            .into_iter()
+            .map(|option| ID(option.id.to_string()))
+            .collect())
     }
 }
 

@@ -205,6 +205,28 @@ pub async fn cast(
     .await
 }
 
+/// [`cast`] inside the caller's transaction (a pushed `SET_DECISION_BALLOT`).
+pub async fn cast_in(
+    txn: &DatabaseTransaction,
+    viewer: &Viewer,
+    poll_id: Uuid,
+    option_ids: Vec<Uuid>,
+    sync: &mut SyncWriter,
+) -> AppResult<(pricing_ballot::Model, pricing_poll::Model)> {
+    require_decision(txn, poll_id).await?;
+    pricing_ballots::cast_ballot_in(
+        txn,
+        viewer,
+        poll_id,
+        BallotInput {
+            decision: Some(option_ids),
+            ..BallotInput::default()
+        },
+        sync,
+    )
+    .await
+}
+
 /// Closes a vote at once (STAFF/ADMIN), fixing its winners.
 pub async fn close(
     state: &AppState,

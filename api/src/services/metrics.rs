@@ -3,16 +3,23 @@
 //! got an official answer and how fast, how many were resolved and adopted, how concentrated the
 //! contributions are, and how much of what was released came from users.
 //!
-//! Every figure is aggregated in SQL — four statements: one pass over the window's suggestions
-//! grouped by kind and status (counts, answered, resolved, and the sums of their times), the
-//! median's middle rows, the top authors' count, and the releases — none returning more than a
-//! row per kind and status; ratios and times are divided here as exact decimals. Durations are
-//! counted in whole milliseconds on both databases.
+//! The figures are kept on write: [`count_change`] runs in the transaction of every write that
+//! creates, answers, moves or deletes a suggestion, and adds or takes away that suggestion's
+//! share of `metric_day` (per community, UTC day of creation, kind and status: live
+//! suggestions, answered, resolved, and the sums of their times in whole milliseconds, which are
+//! stored on the suggestion) and of `metric_author` (live suggestions per author). Reading them
+//! is four statements in one read-only snapshot: the kind-and-status groups (whole days from
+//! `metric_day`, part-days at the window's ends from the suggestions), the median's middle rows
+//! (a walk of an index in order of the response time), the top authors' count, and the
+//! releases; ratios and times are divided here as exact decimals.
 
 use chrono::{DateTime, Utc};
-use entity::suggestion::{Kind, Status};
+use entity::suggestion::{self, Kind, Status};
 use rust_decimal::{Decimal, RoundingStrategy};
-use sea_orm::{ActiveEnum, DatabaseBackend, FromQueryResult, Statement};
+use sea_orm::{
+    AccessMode, ActiveEnum, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, FromQueryResult, Statement, TransactionTrait,
+};
 use uuid::Uuid;
 
 use super::{communities, memberships};
@@ -92,6 +99,152 @@ struct Sums {
     total: Option<i64>,
 }
 
+/// Whole milliseconds from `start` to `end`, rounded half away from zero (the unit of every time
+/// the metrics sum; stored on the suggestion when the time is set).
+pub fn millis(start: DateTime<Utc>, end: DateTime<Utc>) -> i64 {
+    let micros = (end - start).num_microseconds().unwrap_or(i64::MAX);
+    let rounded = (micros.unsigned_abs() + 500) / 1000;
+    i64::try_from(rounded).unwrap_or(i64::MAX) * micros.signum()
+}
+
+/// What one suggestion adds to its community's kept figures: nothing once deleted.
+#[derive(Debug, PartialEq, Eq)]
+struct Counted {
+    community_id: Uuid,
+    author_id: Uuid,
+    day: String,
+    kind: Kind,
+    status: Status,
+    response_ms: Option<i64>,
+    resolution_ms: Option<i64>,
+}
+
+impl Counted {
+    fn of(row: Option<&suggestion::Model>) -> Option<Self> {
+        let row = row.filter(|row| row.deleted_at.is_none())?;
+        Some(Counted {
+            community_id: row.community_id,
+            author_id: row.author_id,
+            day: day_of(row.created_at),
+            kind: row.kind,
+            status: row.status,
+            response_ms: row.first_response_ms,
+            resolution_ms: row.resolution_ms,
+        })
+    }
+
+    /// Adds `sign` (1 or -1) times this suggestion to its day's row, and to its author's when
+    /// `author` is set.
+    async fn add(&self, txn: &DatabaseTransaction, sign: i64, author: bool) -> AppResult<()> {
+        let backend = txn.get_database_backend();
+        let signed = |value: Option<i64>| value.map_or(0, |v| v * sign);
+        let flag = |value: Option<i64>| if value.is_some() { sign } else { 0 };
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            placeholders(
+                backend,
+                "INSERT INTO metric_day (community_id, day, kind, status, suggestions, responded, \
+                 response_ms, resolved, resolution_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 ON CONFLICT (community_id, day, kind, status) DO UPDATE SET \
+                 suggestions = metric_day.suggestions + excluded.suggestions, \
+                 responded = metric_day.responded + excluded.responded, \
+                 response_ms = metric_day.response_ms + excluded.response_ms, \
+                 resolved = metric_day.resolved + excluded.resolved, \
+                 resolution_ms = metric_day.resolution_ms + excluded.resolution_ms",
+            ),
+            [
+                self.community_id.into(),
+                self.day.clone().into(),
+                self.kind.to_value().into(),
+                self.status.to_value().into(),
+                sign.into(),
+                flag(self.response_ms).into(),
+                signed(self.response_ms).into(),
+                flag(self.resolution_ms).into(),
+                signed(self.resolution_ms).into(),
+            ],
+        ))
+        .await?;
+        if author {
+            txn.execute_raw(Statement::from_sql_and_values(
+                backend,
+                placeholders(
+                    backend,
+                    "INSERT INTO metric_author (community_id, author_id, suggestions) \
+                     VALUES ($1, $2, $3) ON CONFLICT (community_id, author_id) DO UPDATE SET \
+                     suggestions = metric_author.suggestions + excluded.suggestions",
+                ),
+                [self.community_id.into(), self.author_id.into(), sign.into()],
+            ))
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The start of `at`'s UTC day.
+fn midnight(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.date_naive().and_time(chrono::NaiveTime::MIN).and_utc()
+}
+
+/// The UTC day of `at`, as the kept figures are keyed.
+fn day_of(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d").to_string()
+}
+
+/// Keeps the community's figures equal to its suggestions across one write of a suggestion:
+/// `before` is the row as it was (None for a new one), `after` as written. Called in the
+/// writing transaction by every service that creates a suggestion or changes its kind,
+/// status, times or deletion.
+pub async fn count_change(
+    txn: &DatabaseTransaction,
+    before: Option<&suggestion::Model>,
+    after: &suggestion::Model,
+) -> AppResult<()> {
+    let (before, after) = (Counted::of(before), Counted::of(Some(after)));
+    if before == after {
+        return Ok(());
+    }
+    let author_moved = before.as_ref().map(|c| (c.community_id, c.author_id))
+        != after.as_ref().map(|c| (c.community_id, c.author_id));
+    if let Some(before) = &before {
+        before.add(txn, -1, author_moved).await?;
+    }
+    if let Some(after) = &after {
+        after.add(txn, 1, author_moved).await?;
+    }
+    Ok(())
+}
+
+/// Recounts every community's kept figures from its suggestions, for rows loaded around the
+/// services (as `seed-demo` loads them) with their times in milliseconds already stored.
+pub async fn recount_all(db: &DatabaseConnection) -> AppResult<()> {
+    let day = match db.get_database_backend() {
+        DatabaseBackend::Postgres => "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+        _ => "strftime('%Y-%m-%d', created_at)",
+    };
+    let txn = crate::db::begin_write(db).await?;
+    txn.execute_unprepared("DELETE FROM metric_day").await?;
+    txn.execute_unprepared("DELETE FROM metric_author").await?;
+    txn.execute_unprepared(&format!(
+        "INSERT INTO metric_day (community_id, day, kind, status, suggestions, responded, \
+         response_ms, resolved, resolution_ms) \
+         SELECT community_id, {day}, kind, status, COUNT(*), COUNT(first_response_ms), \
+         COALESCE(SUM(first_response_ms), 0), COUNT(resolution_ms), \
+         COALESCE(SUM(resolution_ms), 0) \
+         FROM suggestion WHERE deleted_at IS NULL GROUP BY community_id, {day}, kind, status"
+    ))
+    .await?;
+    txn.execute_unprepared(
+        "INSERT INTO metric_author (community_id, author_id, suggestions) \
+         SELECT community_id, author_id, COUNT(*) FROM suggestion \
+         WHERE deleted_at IS NULL GROUP BY community_id, author_id",
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
 /// The metrics of `community_id` over suggestions created in `[from, to)` (open ends count
 /// everything), and releases published in it. STAFF/ADMIN and the community's OWNER and
 /// MODERATORs only (FORBIDDEN for its other members, NOT_FOUND where the community is hidden).
@@ -115,27 +268,28 @@ pub async fn community_metrics(
             "metrics are for the community's owner and moderators, and the brand's staff".into(),
         ));
     }
-    let backend = db.get_database_backend();
-    let window = Window::new(community.id, from, to);
+    // Every figure from one snapshot, so the statements agree with each other.
+    let txn = db
+        .begin_with_config(None, Some(AccessMode::ReadOnly))
+        .await?;
+    let metrics = figures(&txn, community.id, from, to).await?;
+    txn.commit().await?;
+    Ok(metrics)
+}
 
-    let first_response = millis_between(backend, "first_response_at", "created_at");
-    let resolution = millis_between(backend, "resolved_at", "created_at");
-    let groups = Group::find_by_statement(window.statement(
-        backend,
-        &format!(
-            "SELECT kind, status, COUNT(*) AS n, \
-             SUM(CASE WHEN first_response_at IS NOT NULL THEN 1 ELSE 0 END) AS responded, \
-             CAST(SUM({first_response}) AS BIGINT) AS response_ms, \
-             SUM(CASE WHEN resolved_at IS NOT NULL THEN 1 ELSE 0 END) AS resolved, \
-             CAST(SUM({resolution}) AS BIGINT) AS resolution_ms \
-             FROM suggestion WHERE {{window}} GROUP BY kind, status"
-        ),
-        "created_at",
-    ))
-    .all(db)
-    .await?;
+/// The figures of [`community_metrics`], read in `txn`.
+async fn figures(
+    txn: &DatabaseTransaction,
+    community_id: Uuid,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> AppResult<Metrics> {
+    let db = txn;
+    let backend = db.get_database_backend();
+    let window = Window::new(community_id, from, to);
+    let groups = window.groups(db).await?;
     let mut metrics = Metrics {
-        community_id: community.id,
+        community_id,
         from,
         to,
         suggestion_count: 0,
@@ -157,7 +311,7 @@ pub async fn community_metrics(
     };
     let (mut complaints_responded, mut adopted) = (0, 0);
     let (mut response_ms, mut resolution_ms) = (0i64, 0i64);
-    for group in groups {
+    for group in groups.into_iter().filter(|group| group.n != 0) {
         let kind = Kind::try_from_value(&group.kind)
             .map_err(|_| AppError::internal(format!("a stored kind: {}", group.kind)))?;
         let status = Status::try_from_value(&group.status)
@@ -195,38 +349,56 @@ pub async fn community_metrics(
     metrics.adoption_rate = ratio(adopted, metrics.decided_count);
     metrics.mean_first_response_seconds = seconds(response_ms, metrics.responded_count);
     metrics.mean_resolution_seconds = seconds(resolution_ms, metrics.resolved_count);
-    // The median: the middle row, or the two middle rows of an even count.
-    let median = Sums::find_by_statement(window.statement(
-        backend,
-        &format!(
-            "SELECT COUNT(*) AS n, CAST(SUM(ms) AS BIGINT) AS total FROM ( \
-               SELECT ms, ROW_NUMBER() OVER (ORDER BY ms) AS rn, COUNT(*) OVER () AS c FROM ( \
-                 SELECT {first_response} AS ms FROM suggestion \
-                 WHERE {{window}} AND first_response_at IS NOT NULL) d) r \
-             WHERE rn = (c + 1) / 2 OR rn = (c + 2) / 2"
-        ),
-        "created_at",
-    ))
-    .one(db)
-    .await?;
-    if let Some(Sums {
-        n: Some(n),
-        total: Some(total),
-    }) = median
-    {
-        metrics.median_first_response_seconds = seconds(total, n);
+    // The median: the middle row, or the two middle rows of an even count, of the answered
+    // suggestions in order of their time (a walk along `suggestion_community_response_ms_idx`).
+    if metrics.responded_count > 0 {
+        let (offset, limit) = (
+            (metrics.responded_count - 1) / 2,
+            2 - metrics.responded_count % 2,
+        );
+        let median = Sums::find_by_statement(window.statement(
+            backend,
+            &format!(
+                "SELECT COUNT(*) AS n, CAST(SUM(ms) AS BIGINT) AS total FROM ( \
+                   SELECT first_response_ms AS ms FROM suggestion \
+                   WHERE {{window}} AND first_response_ms IS NOT NULL \
+                   ORDER BY first_response_ms LIMIT {limit} OFFSET {offset}) m"
+            ),
+            "created_at",
+        ))
+        .one(db)
+        .await?;
+        if let Some(Sums {
+            n: Some(n),
+            total: Some(total),
+        }) = median
+        {
+            metrics.median_first_response_seconds = seconds(total, n);
+        }
     }
-    let top = Sums::find_by_statement(window.statement(
-        backend,
-        &format!(
-            "SELECT COUNT(*) AS n, CAST(SUM(authored) AS BIGINT) AS total FROM ( \
-               SELECT COUNT(*) AS authored FROM suggestion WHERE {{window}} \
-               GROUP BY author_id ORDER BY COUNT(*) DESC LIMIT {TOP_CONTRIBUTORS}) t"
-        ),
-        "created_at",
-    ))
-    .one(db)
-    .await?;
+    // The top authors: of all time from the kept counts, of a window from its suggestions.
+    let top = if window.is_open() {
+        Sums::find_by_statement(window.statement(
+            backend,
+            &format!(
+                "SELECT COUNT(*) AS n, CAST(SUM(suggestions) AS BIGINT) AS total FROM ( \
+                   SELECT suggestions FROM metric_author WHERE community_id = $1 \
+                   AND suggestions > 0 ORDER BY suggestions DESC LIMIT {TOP_CONTRIBUTORS}) t"
+            ),
+            "",
+        ))
+    } else {
+        Sums::find_by_statement(window.statement(
+            backend,
+            &format!(
+                "SELECT COUNT(*) AS n, CAST(SUM(authored) AS BIGINT) AS total FROM ( \
+                   SELECT COUNT(*) AS authored FROM suggestion WHERE {{window}} \
+                   GROUP BY author_id ORDER BY COUNT(*) DESC LIMIT {TOP_CONTRIBUTORS}) t"
+            ),
+            "created_at",
+        ))
+    };
+    let top = top.one(db).await?;
     if let Some(Sums {
         total: Some(total), ..
     }) = top
@@ -257,16 +429,6 @@ fn add<K: PartialEq>(counts: &mut Vec<(K, i64)>, key: K, n: i64) {
     }
 }
 
-/// Whole milliseconds from `start` to `end`, in each database's SQL.
-fn millis_between(backend: DatabaseBackend, end: &str, start: &str) -> String {
-    match backend {
-        DatabaseBackend::Postgres => {
-            format!("CAST(ROUND(EXTRACT(EPOCH FROM ({end} - {start})) * 1000) AS BIGINT)")
-        }
-        _ => format!("CAST(ROUND((julianday({end}) - julianday({start})) * 86400000) AS INTEGER)"),
-    }
-}
-
 /// The community-and-time condition every statement shares.
 struct Window {
     community_id: Uuid,
@@ -281,6 +443,104 @@ impl Window {
             from,
             to,
         }
+    }
+
+    /// Whether the window counts everything (no `from`, no `to`).
+    fn is_open(&self) -> bool {
+        self.from.is_none() && self.to.is_none()
+    }
+
+    /// The window's suggestions grouped by kind and status: its whole UTC days from the kept
+    /// `metric_day` rows, the part-days at its ends from the suggestions themselves (a range scan
+    /// of at most two days), added up by the caller.
+    async fn groups(&self, db: &impl ConnectionTrait) -> AppResult<Vec<Group>> {
+        let backend = db.get_database_backend();
+        let first_day = self.from.map(|from| {
+            let midnight = midnight(from);
+            if midnight == from {
+                midnight
+            } else {
+                midnight + chrono::Duration::days(1)
+            }
+        });
+        let last_day = self.to.map(midnight);
+        let mut edges: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
+        let mut groups = Vec::new();
+        match (self.from, first_day, last_day, self.to) {
+            // No whole day inside: the window is all edge.
+            (Some(from), Some(first), Some(last), Some(to)) if first >= last => {
+                edges.push((from, to));
+            }
+            _ => {
+                if let (Some(from), Some(first)) = (self.from, first_day)
+                    && from < first
+                {
+                    edges.push((from, first));
+                }
+                if let (Some(last), Some(to)) = (last_day, self.to)
+                    && last < to
+                {
+                    edges.push((last, to));
+                }
+                let mut values: Vec<sea_orm::Value> = vec![self.community_id.into()];
+                let mut condition = String::from("community_id = $1");
+                if let Some(first) = first_day {
+                    values.push(day_of(first).into());
+                    condition.push_str(&format!(" AND day >= ${}", values.len()));
+                }
+                if let Some(last) = last_day {
+                    values.push(day_of(last).into());
+                    condition.push_str(&format!(" AND day < ${}", values.len()));
+                }
+                let sql = format!(
+                    "SELECT kind, status, CAST(SUM(suggestions) AS BIGINT) AS n, \
+                     CAST(SUM(responded) AS BIGINT) AS responded, \
+                     CAST(SUM(response_ms) AS BIGINT) AS response_ms, \
+                     CAST(SUM(resolved) AS BIGINT) AS resolved, \
+                     CAST(SUM(resolution_ms) AS BIGINT) AS resolution_ms \
+                     FROM metric_day WHERE {condition} GROUP BY kind, status"
+                );
+                groups = Group::find_by_statement(Statement::from_sql_and_values(
+                    backend,
+                    placeholders(backend, &sql),
+                    values,
+                ))
+                .all(db)
+                .await?;
+            }
+        }
+        if !edges.is_empty() {
+            let mut values: Vec<sea_orm::Value> = vec![self.community_id.into()];
+            let mut ranges = Vec::new();
+            for (start, end) in edges {
+                values.push(start.into());
+                values.push(end.into());
+                ranges.push(format!(
+                    "(created_at >= ${} AND created_at < ${})",
+                    values.len() - 1,
+                    values.len()
+                ));
+            }
+            let sql = format!(
+                "SELECT kind, status, COUNT(*) AS n, COUNT(first_response_ms) AS responded, \
+                 CAST(SUM(first_response_ms) AS BIGINT) AS response_ms, \
+                 COUNT(resolution_ms) AS resolved, \
+                 CAST(SUM(resolution_ms) AS BIGINT) AS resolution_ms \
+                 FROM suggestion WHERE community_id = $1 AND deleted_at IS NULL AND ({}) \
+                 GROUP BY kind, status",
+                ranges.join(" OR ")
+            );
+            groups.extend(
+                Group::find_by_statement(Statement::from_sql_and_values(
+                    backend,
+                    placeholders(backend, &sql),
+                    values,
+                ))
+                .all(db)
+                .await?,
+            );
+        }
+        Ok(groups)
     }
 
     /// `sql` with `{window}` replaced by the condition on `time` (suggestions: live ones of the

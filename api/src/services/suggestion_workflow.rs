@@ -18,7 +18,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::suggestions::{apply_tally, lock_visible};
-use super::{growth, input, notifications};
+use super::{growth, input, metrics, notifications};
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -87,13 +87,16 @@ pub async fn respond(
         &mut sync,
     )
     .await?;
+    let before = found.clone();
     let mut active: suggestion::ActiveModel = found.into();
     active.official_response_id = Set(Some(response.id));
-    if active.first_response_at.as_ref().is_none() {
+    if before.first_response_at.is_none() {
         active.first_response_at = Set(Some(now));
+        active.first_response_ms = Set(Some(metrics::millis(before.created_at, now)));
     }
     active.updated_at = Set(now);
     let mut updated = active.update(&txn).await?;
+    metrics::count_change(&txn, Some(&before), &updated).await?;
     notifications::notify(
         &txn,
         &[author_id],
@@ -162,11 +165,13 @@ pub async fn mark_duplicate(
     let duplicate = move_votes(&txn, original, duplicate).await?;
     let author_id = duplicate.author_id;
     let from = duplicate.status;
+    let before = duplicate.clone();
     let mut active: suggestion::ActiveModel = duplicate.into();
     active.status = Set(Status::Duplicate);
     active.duplicate_of_id = Set(Some(duplicate_of_id));
     active.updated_at = Set(Utc::now());
     let updated = active.update(&txn).await?;
+    metrics::count_change(&txn, Some(&before), &updated).await?;
     record_event(
         &txn,
         updated.id,
@@ -240,11 +245,15 @@ pub async fn change_status(
     let community_id = found.community_id;
     let id = found.id;
     let now = crate::clock::now();
+    let before = found.clone();
+    let resolved_at = matches!(status, Status::Shipped | Status::Declined).then_some(now);
     let mut active: suggestion::ActiveModel = found.into();
     active.status = Set(status);
-    active.resolved_at = Set(matches!(status, Status::Shipped | Status::Declined).then_some(now));
+    active.resolved_at = Set(resolved_at);
+    active.resolution_ms = Set(resolved_at.map(|at| metrics::millis(before.created_at, at)));
     active.updated_at = Set(now);
     let updated = active.update(txn).await?;
+    metrics::count_change(txn, Some(&before), &updated).await?;
     record_event(txn, id, Some(actor), Some(from), status, note).await?;
     notifications::notify(txn, &[author_id], NotificationKind::StatusChanged, id).await?;
     if status == Status::Shipped {

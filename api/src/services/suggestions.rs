@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::idempotency::{Created, create_once};
 use super::suggestion_workflow::record_event;
-use super::{communities, growth, input, memberships, reports};
+use super::{communities, growth, input, memberships, metrics, reports};
 use crate::auth::{UserViewer, Viewer};
 use crate::db::placeholders;
 use crate::error::{AppError, AppResult};
@@ -100,6 +100,8 @@ pub async fn submit_in(
         hidden_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        first_response_ms: Set(None),
+        resolution_ms: Set(None),
     };
     let stored = || async move {
         match suggestion::Entity::find_by_id(id).one(txn).await? {
@@ -131,6 +133,7 @@ pub async fn submit_in(
         Created::New(created) => created,
         Created::Replayed(stored) => return Ok(stored),
     };
+    metrics::count_change(txn, None, &created).await?;
     record_event(txn, id, Some(author.id), None, Status::Open, None).await?;
     growth::award(
         txn,
@@ -230,11 +233,13 @@ pub async fn delete_in(
             "only the author or a moderator can delete a suggestion".into(),
         ));
     }
+    let before = found.clone();
     let mut active: suggestion::ActiveModel = found.into();
     let now = Utc::now();
     active.deleted_at = Set(Some(now));
     active.updated_at = Set(now);
     let deleted = active.update(txn).await?;
+    metrics::count_change(txn, Some(&before), &deleted).await?;
     sync.suggestion(&deleted);
     for row in comment::Entity::find()
         .filter(comment::Column::SuggestionId.eq(deleted.id))

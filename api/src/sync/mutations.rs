@@ -16,7 +16,7 @@ use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::services::pricing_ballots::BallotInput;
 use crate::services::suggestions::{NewSuggestion, SuggestionChanges};
-use crate::services::{comments, memberships, pricing_ballots, suggestions, votes};
+use crate::services::{comments, decision_polls, memberships, pricing_ballots, suggestions, votes};
 
 /// The named mutations a device may queue. Arguments of a shipped name never change; a new
 /// shape gets a new name. None of them touches revenue shares.
@@ -27,6 +27,7 @@ pub enum MutationName {
     DeleteSuggestion,
     SetVote,
     SetBallot,
+    SetDecisionBallot,
     AddComment,
     JoinCommunity,
     LeaveCommunity,
@@ -41,6 +42,7 @@ impl MutationName {
             MutationName::DeleteSuggestion => "DELETE_SUGGESTION",
             MutationName::SetVote => "SET_VOTE",
             MutationName::SetBallot => "SET_BALLOT",
+            MutationName::SetDecisionBallot => "SET_DECISION_BALLOT",
             MutationName::AddComment => "ADD_COMMENT",
             MutationName::JoinCommunity => "JOIN_COMMUNITY",
             MutationName::LeaveCommunity => "LEAVE_COMMUNITY",
@@ -111,6 +113,13 @@ struct SetBallotArgs {
     van_westendorp: Option<VanWestendorpArgs>,
     #[serde(default)]
     gabor_granger: Option<Vec<GaborGrangerArgs>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SetDecisionBallotArgs {
+    poll_id: Uuid,
+    option_ids: Vec<Uuid>,
 }
 
 #[derive(Deserialize)]
@@ -192,10 +201,14 @@ pub(super) async fn run(
                 gabor_granger: a
                     .gabor_granger
                     .map(|list| list.into_iter().map(|g| (g.price, g.would_buy)).collect()),
-                // SET_BALLOT's arguments are fixed; a decision ballot is not pushed with it.
+                // SET_BALLOT's arguments are fixed: a decision ballot is SET_DECISION_BALLOT.
                 decision: None,
             };
             pricing_ballots::cast_ballot_in(txn, viewer, a.poll_id, input, sync).await?;
+        }
+        MutationName::SetDecisionBallot => {
+            let a: SetDecisionBallotArgs = args(&mutation.args)?;
+            decision_polls::cast_in(txn, viewer, a.poll_id, a.option_ids, sync).await?;
         }
         MutationName::AddComment => {
             let a: AddCommentArgs = args(&mutation.args)?;

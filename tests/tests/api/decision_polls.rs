@@ -552,3 +552,101 @@ async fn listing_decision_polls_with_options_and_ballots_runs_as_many_queries_fo
         "six polls ran {for_large} queries, two ran {for_small}"
     );
 }
+
+#[tokio::test]
+async fn a_decision_ballot_queued_offline_is_pushed_under_its_own_name() {
+    use crate::sync_client::{SyncClient, summary};
+
+    let app = TestApp::spawn().await;
+    app.state.clock.set(at("2026-03-03T00:00:00Z"));
+    let owner = app.sign_up("owner").await;
+    let community = create_community(&app, &owner, "fans", "PUBLIC").await;
+    let brand = staff(&app, "brand").await;
+    let fan = member(&app, "fan", &community).await;
+    let labels =
+        json!([{ "label": "Night mode" }, { "label": "Bigger battery" }, { "label": "USB-C" }]);
+    let body = app
+        .graphql(
+            CREATE,
+            poll_input(&community, labels, 2, false, None),
+            auth(&brand),
+        )
+        .await;
+    let poll = ok(&body, "createDecisionPoll").clone();
+    let poll_id = id_of(&poll);
+    let option = |i: usize| id_of(&poll["options"][i]);
+
+    let mut device = SyncClient::new(&fan);
+    device.queue(
+        "SET_DECISION_BALLOT",
+        json!({ "pollId": poll_id, "optionIds": [option(2), option(0)] }),
+    );
+    // More choices than the vote has winners, and an option of no vote: refused, nothing kept.
+    device.queue(
+        "SET_DECISION_BALLOT",
+        json!({ "pollId": poll_id, "optionIds": [option(0), option(1), option(2)] }),
+    );
+    device.queue(
+        "SET_DECISION_BALLOT",
+        json!({ "pollId": poll_id, "optionIds": [new_id()] }),
+    );
+    // The pricing polls' name carries no options: a decision vote refuses it.
+    device.queue("SET_BALLOT", json!({ "pollId": poll_id, "choice": "1.00" }));
+    assert_eq!(
+        summary(&device.push(&app).await),
+        [
+            "1 APPLIED",
+            "2 REJECTED BAD_USER_INPUT",
+            "3 REJECTED BAD_USER_INPUT",
+            "4 REJECTED BAD_USER_INPUT"
+        ]
+    );
+    assert_eq!(app.count("pricing_ballot").await, 1);
+    let mine = read(&app, &fan, &poll_id).await;
+    let mut chosen: Vec<String> = mine["viewerOptionIds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_str().unwrap().to_string())
+        .collect();
+    chosen.sort();
+    let mut expected = vec![option(0), option(2)];
+    expected.sort();
+    assert_eq!(chosen, expected);
+    device.pull_all(&app, 100).await;
+    let ballots = device.rows_of("Ballot");
+    assert_eq!(ballots.len(), 1, "{ballots:?}");
+    assert_eq!(ballots[0]["optionIds"], json!([option(0), option(2)]));
+
+    // A pricing poll is not a decision vote.
+    let pricing = app
+        .graphql(
+            "mutation($input: CreatePricingPollInput!) { createPricingPoll(input: $input) { id } }",
+            json!({ "input": {
+                "communityId": community, "productName": "Phone", "currency": "USD",
+                "method": "CHOICE", "pricePoints": ["199", "249"],
+                "opensAt": "2026-03-01T00:00:00Z", "closesAt": "2026-03-08T00:00:00Z",
+            } }),
+            auth(&brand),
+        )
+        .await;
+    let pricing = id_of(ok(&pricing, "createPricingPoll"));
+    device.queue(
+        "SET_DECISION_BALLOT",
+        json!({ "pollId": pricing, "optionIds": [option(0)] }),
+    );
+    assert_eq!(summary(&device.push(&app).await), ["5 REJECTED NOT_FOUND"]);
+
+    // Past the close by server time, a queued replacement is POLL_CLOSED; the first stands.
+    app.state.clock.set(at("2026-03-09T00:00:00Z"));
+    device.queue(
+        "SET_DECISION_BALLOT",
+        json!({ "pollId": poll_id, "optionIds": [option(1)] }),
+    );
+    assert_eq!(
+        summary(&device.push(&app).await),
+        ["6 REJECTED POLL_CLOSED"]
+    );
+    let closed = read(&app, &fan, &poll_id).await;
+    assert_eq!(closed["viewerOptionIds"].as_array().unwrap().len(), 2);
+}

@@ -523,6 +523,9 @@ struct World {
     choice_poll: String,
     van_westendorp_poll: String,
     gabor_granger_poll: String,
+    /// A decision vote open now, and one of its options.
+    decision_poll: String,
+    decision_option: String,
     partner: String,
     reward: String,
     reward_line: String,
@@ -601,6 +604,19 @@ async fn build_world(app: &TestApp) -> World {
     let gabor_granger_poll = create_poll(app, &admin, &community, "GABOR_GRANGER").await;
     let body = app
         .graphql(
+            "mutation($input: CreateDecisionPollInput!) { createDecisionPoll(input: $input) { id options { id } } }",
+            json!({ "input": {
+                "communityId": community, "title": "What we build next",
+                "opensAt": at(-3_600), "closesAt": at(86_400), "binding": false,
+                "options": [{ "label": "Night mode" }, { "label": "USB-C" }], "winners": 1,
+            } }),
+            auth(&admin),
+        )
+        .await;
+    let decision = ok(&body, "createDecisionPoll");
+    let (decision_poll, decision_option) = (id_of(decision), id_of(&decision["options"][0]));
+    let body = app
+        .graphql(
             "mutation { createPartner(input: { name: \"Shop\", scopes: [\"sales:write\"] }) { partner { id } } }",
             json!({}),
             auth(&admin),
@@ -642,6 +658,8 @@ async fn build_world(app: &TestApp) -> World {
         choice_poll,
         van_westendorp_poll,
         gabor_granger_poll,
+        decision_poll,
+        decision_option,
         partner,
         reward,
         reward_line,
@@ -1144,6 +1162,9 @@ impl Sweep<'_> {
                     { "price": "10.00", "wouldBuy": true }, { "price": "20.00", "wouldBuy": false },
                 ] }),
             ],
+            "SET_DECISION_BALLOT" => vec![json!({
+                "pollId": w.decision_poll, "optionIds": [w.decision_option],
+            })],
             "ADD_COMMENT" => vec![json!({
                 "id": new_id(), "suggestionId": w.open[me], "body": "Pushed comment",
             })],

@@ -298,3 +298,207 @@ async fn metrics_are_for_the_communitys_moderators_and_the_brand() {
         "BAD_USER_INPUT",
     );
 }
+
+/// A `[from, to)` window of `communityMetrics` (an open end counts everything).
+type Window = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// One suggestion as the test made it: seconds from `t0` to its creation, and from its
+/// creation to its first response and resolution.
+struct Made {
+    id: String,
+    author: usize,
+    created: i64,
+    status: &'static str,
+    response: Option<i64>,
+    resolved: Option<i64>,
+    deleted: bool,
+}
+
+/// Where a suggestion may move by `setSuggestionStatus` (the rule of the closed loop).
+fn moves(from: &str) -> Vec<&'static str> {
+    let chain = ["OPEN", "UNDER_REVIEW", "PLANNED", "IN_PROGRESS", "SHIPPED"];
+    match from {
+        "DUPLICATE" => vec![],
+        "DECLINED" | "SHIPPED" => vec!["UNDER_REVIEW"],
+        _ => {
+            let position = chain.iter().position(|s| *s == from).unwrap();
+            let mut moves = chain[position + 1..].to_vec();
+            moves.push("DECLINED");
+            moves
+        }
+    }
+}
+
+fn decimal(value: &Value) -> Option<f64> {
+    value.as_str().map(|text| text.parse().unwrap())
+}
+
+fn mean(values: &[i64]) -> Option<f64> {
+    (!values.is_empty()).then(|| values.iter().sum::<i64>() as f64 / values.len() as f64)
+}
+
+fn median(values: &[i64]) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    let n = sorted.len();
+    (n > 0).then(|| (sorted[(n - 1) / 2] + sorted[n / 2]) as f64 / 2.0)
+}
+
+#[tokio::test]
+async fn kept_figures_equal_the_suggestions_in_any_window_after_a_random_sequence() {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("owner").await;
+    let community = create_community(&app, &owner, "fans", "PUBLIC").await;
+    let mut authors = Vec::new();
+    for handle in ["ann", "bob", "cid"] {
+        authors.push(member(&app, handle, &community).await);
+    }
+    let brand = staff(&app, "brand").await;
+    // Mid-morning: the first day and the last are part-days.
+    let t0 = at("2026-02-01T09:00:00Z");
+    let kinds = ["IDEA", "COMPLAINT", "BUG"];
+    let mut rng = StdRng::seed_from_u64(43);
+    let mut made: Vec<Made> = Vec::new();
+    let mut now = 0i64;
+    for _ in 0..90 {
+        now += rng.gen_range(200..14_000);
+        let live: Vec<usize> = (0..made.len()).filter(|&i| !made[i].deleted).collect();
+        let pick = if live.is_empty() {
+            None
+        } else {
+            Some(live[rng.gen_range(0..live.len())])
+        };
+        match (rng.gen_range(0..10), pick) {
+            (0..4, _) | (_, None) => {
+                let author = rng.gen_range(0..authors.len());
+                let kind = kinds[rng.gen_range(0..kinds.len())];
+                let id = submit_at(&app, t0, now, &authors[author], &community, kind).await;
+                made.push(Made {
+                    id,
+                    author,
+                    created: now,
+                    status: "OPEN",
+                    response: None,
+                    resolved: None,
+                    deleted: false,
+                });
+            }
+            (4..6, Some(i)) => {
+                respond_at(&app, t0, now, &brand, &made[i].id).await;
+                let waited = now - made[i].created;
+                made[i].response.get_or_insert(waited);
+            }
+            (6..8, Some(i)) => {
+                let allowed = moves(made[i].status);
+                if allowed.is_empty() {
+                    continue;
+                }
+                let status = allowed[rng.gen_range(0..allowed.len())];
+                status_at(&app, t0, now, &brand, &made[i].id, status).await;
+                made[i].status = status;
+                made[i].resolved =
+                    matches!(status, "SHIPPED" | "DECLINED").then_some(now - made[i].created);
+            }
+            // Deleting now and then: most suggestions stay for the windows to count.
+            (8, Some(i)) if rng.gen_bool(0.3) => {
+                app.state.clock.set(t0 + Duration::seconds(now));
+                let body = app
+                    .graphql(
+                        "mutation($id: ID!) { deleteSuggestion(suggestionId: $id) }",
+                        json!({ "id": made[i].id }),
+                        auth(&authors[made[i].author]),
+                    )
+                    .await;
+                assert_eq!(ok(&body, "deleteSuggestion"), true);
+                made[i].deleted = true;
+            }
+            (_, Some(i)) => {
+                let Some(&original) = live
+                    .iter()
+                    .find(|&&j| j != i && made[j].status != "DUPLICATE")
+                else {
+                    continue;
+                };
+                if !matches!(made[i].status, "OPEN" | "UNDER_REVIEW") {
+                    continue;
+                }
+                app.state.clock.set(t0 + Duration::seconds(now));
+                let body = app
+                    .graphql(
+                        "mutation($input: MarkDuplicateInput!) { markDuplicate(input: $input) { status } }",
+                        json!({ "input": { "suggestionId": made[i].id, "duplicateOfId": made[original].id } }),
+                        auth(&brand),
+                    )
+                    .await;
+                assert_eq!(ok(&body, "markDuplicate")["status"], "DUPLICATE");
+                made[i].status = "DUPLICATE";
+            }
+        }
+    }
+    assert!(made.iter().any(|m| m.deleted) && made.iter().any(|m| m.status == "DUPLICATE"));
+
+    let day = |d: i64, hour: i64| at("2026-02-01T00:00:00Z") + Duration::hours(24 * d + hour);
+    let last = t0 + Duration::seconds(now);
+    let windows: Vec<Window> = vec![
+        (None, None),
+        (Some(day(0, 10)), Some(day(4, 14))),
+        (Some(day(1, 0)), None),
+        (None, Some(day(3, 0))),
+        (Some(day(2, 6)), Some(day(2, 18))),
+        (Some(day(1, 0)), Some(day(5, 0))),
+        (Some(day(1, 23)), Some(day(2, 1))),
+        (Some(t0), Some(last + Duration::seconds(1))),
+    ];
+    for (from, to) in windows {
+        let inside: Vec<&Made> = made
+            .iter()
+            .filter(|m| !m.deleted)
+            .filter(|m| {
+                let created = t0 + Duration::seconds(m.created);
+                from.is_none_or(|f| created >= f) && to.is_none_or(|t| created < t)
+            })
+            .collect();
+        let mut window = json!({});
+        if let Some(from) = from {
+            window["from"] = json!(from.to_rfc3339());
+        }
+        if let Some(to) = to {
+            window["to"] = json!(to.to_rfc3339());
+        }
+        let body = metrics(&app, Some(&brand), &community, window.clone()).await;
+        let got = ok(&body, "communityMetrics");
+        let what = format!("window {window}: {got}");
+        assert_eq!(got["suggestionCount"], inside.len(), "{what}");
+        let mut by_status: Vec<(String, i64)> = Vec::new();
+        for m in &inside {
+            match by_status.iter_mut().find(|(s, _)| s == m.status) {
+                Some((_, n)) => *n += 1,
+                None => by_status.push((m.status.to_string(), 1)),
+            }
+        }
+        by_status.sort();
+        assert_eq!(counts(&got["byStatus"], "status"), by_status, "{what}");
+        let responses: Vec<i64> = inside.iter().filter_map(|m| m.response).collect();
+        let resolutions: Vec<i64> = inside.iter().filter_map(|m| m.resolved).collect();
+        assert_eq!(got["respondedCount"], responses.len(), "{what}");
+        assert_eq!(got["resolvedCount"], resolutions.len(), "{what}");
+        for (field, expected) in [
+            ("meanFirstResponseSeconds", mean(&responses)),
+            ("medianFirstResponseSeconds", median(&responses)),
+            ("meanResolutionSeconds", mean(&resolutions)),
+        ] {
+            match (decimal(&got[field]), expected) {
+                (Some(got), Some(expected)) => {
+                    assert!(
+                        (got - expected).abs() < 0.001,
+                        "{field} {got} ≠ {expected}: {what}"
+                    )
+                }
+                (got, expected) => assert_eq!(got, expected, "{field}: {what}"),
+            }
+        }
+    }
+}

@@ -38,7 +38,7 @@ pub const PULL: &str = concat!(
     "scopeEvents { scope kind } acks { clientId lastMutationId } changes { __typename ",
     "... on SuggestionChange { seq op scope entityId version suggestion { id title body productLine status upvotes downvotes score commentCount community { id } } } ",
     "... on VoteChange { seq op scope entityId version vote { id suggestionId userId value updatedAt } } ",
-    "... on BallotChange { seq op scope entityId version ballot { id pollId userId choice updatedAt } } ",
+    "... on BallotChange { seq op scope entityId version ballot { id pollId userId choice optionIds updatedAt } } ",
     "... on PollChange { seq op scope entityId version poll { id status ballotCount closedAt community { id } } } ",
     "... on CommentChange { seq op scope entityId version comment { id suggestionId authorId body official createdAt editedAt } } ",
     "... on MembershipChange { seq op scope entityId version membership { id communityId userId role status joinedAt } } ",
