@@ -482,8 +482,8 @@ async fn invalid_decision_polls_are_refused_and_nothing_is_written() {
 
 const LISTED: &str = "query($c: ID!) { decisionPolls(communityId: $c, first: 20) { nodes { id viewerOptionIds options { id votes } winningOptions { id } } } }";
 
-/// The fewest database queries of three runs of `LISTED` (a pass may share a batch with a
-/// background task), and how many polls it listed.
+/// The fewest database queries of five runs of `LISTED` (on a busy machine a loader's keys
+/// may arrive in two batches), and how many polls it listed.
 async fn queries_for_decision_polls(
     app: &TestApp,
     viewer: &TestUser,
@@ -491,7 +491,7 @@ async fn queries_for_decision_polls(
 ) -> (f64, usize) {
     let mut fewest = f64::MAX;
     let mut listed = 0;
-    for _ in 0..3 {
+    for _ in 0..5 {
         let before = crate::support::db_queries(app).await;
         let body = app
             .graphql(LISTED, json!({ "c": community }), auth(viewer))
@@ -546,9 +546,10 @@ async fn listing_decision_polls_with_options_and_ballots_runs_as_many_queries_fo
     let (for_small, listed_small) = queries_for_decision_polls(&app, &fan, &small).await;
     let (for_large, listed_large) = queries_for_decision_polls(&app, &fan, &large).await;
     assert_eq!((listed_small, listed_large), (2, 6));
-    // Standings per poll would add three queries for each of the four extra polls.
+    // Standings per poll would add three queries for each of the four extra polls (twelve); a
+    // batch split in two adds at most one loader's three.
     assert!(
-        for_large <= for_small + 1.0,
+        for_large <= for_small + 3.0,
         "six polls ran {for_large} queries, two ran {for_small}"
     );
 }
