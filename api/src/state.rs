@@ -33,6 +33,8 @@ pub struct AppState {
     pub db_health: crate::db::Health,
     /// Server time for the rules (see `clock`).
     pub clock: crate::clock::Clock,
+    /// Pricing-poll results already computed, by poll and tally version.
+    pub poll_results: Arc<crate::services::pricing_polls::ResultsCache>,
 }
 
 impl AppState {
@@ -97,6 +99,7 @@ impl AppState {
             fan_out: Arc::new(tokio::sync::Notify::new()),
             db_health: crate::db::Health::default(),
             clock: crate::clock::Clock::default(),
+            poll_results: Arc::default(),
             db,
             config: Arc::new(config),
         })

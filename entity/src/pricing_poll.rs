@@ -57,6 +57,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// DECISION polls: how many options win (and each ballot may choose).
     pub winners: Option<i32>,
+    /// Bumped by every ballot that changes the tallies (computed results are reused until then).
+    pub tally_version: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

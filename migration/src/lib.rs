@@ -48,6 +48,7 @@ mod m20261201_000040_add_pricing_poll_winners;
 mod m20261201_000041_add_pricing_ballot_choices;
 mod m20261201_000042_create_decision_option;
 mod m20261201_000043_create_metric_day;
+mod m20261201_000044_add_pricing_poll_tally_version;
 
 pub struct Migrator;
 
@@ -98,6 +99,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000041_add_pricing_ballot_choices::Migration),
             Box::new(m20261201_000042_create_decision_option::Migration),
             Box::new(m20261201_000043_create_metric_day::Migration),
+            Box::new(m20261201_000044_add_pricing_poll_tally_version::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 //! viewer see" carry the request's viewer.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
@@ -56,7 +57,12 @@ where
 }
 
 impl Loaders {
-    pub fn new(db: DatabaseConnection, viewer: Viewer, clock: &Clock) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        viewer: Viewer,
+        clock: &Clock,
+        poll_results: Arc<services::pricing_polls::ResultsCache>,
+    ) -> Self {
         Loaders {
             users: loader(clock, UserLoader { db: db.clone() }),
             communities: loader(clock, CommunityLoader { db: db.clone() }),
@@ -95,7 +101,13 @@ impl Loaders {
                     viewer: viewer.clone(),
                 },
             ),
-            poll_results: loader(clock, PollResultsLoader { db: db.clone() }),
+            poll_results: loader(
+                clock,
+                PollResultsLoader {
+                    db: db.clone(),
+                    cache: poll_results,
+                },
+            ),
             decision_standings: loader(clock, DecisionStandingsLoader { db: db.clone() }),
             appeals: loader(clock, AppealLoader { db: db.clone() }),
             sanctions: loader(clock, SanctionLoader { db: db.clone() }),
@@ -390,18 +402,40 @@ impl Loader<Uuid> for ViewerBallotLoader {
 /// Poll results, by poll (absent while a binding poll is open).
 pub struct PollResultsLoader {
     db: DatabaseConnection,
+    cache: Arc<services::pricing_polls::ResultsCache>,
 }
 
-impl Loader<Uuid> for PollResultsLoader {
-    type Value = services::pricing_polls::Results;
+/// Keyed by poll and the `tally_version` the request read: results already computed at that
+/// version cost no query.
+impl Loader<(Uuid, i64)> for PollResultsLoader {
+    type Value = Arc<services::pricing_polls::Results>;
     type Error = AppError;
 
     async fn load(
         &self,
-        keys: &[Uuid],
-    ) -> Result<HashMap<Uuid, services::pricing_polls::Results>, AppError> {
-        let polls = services::pricing_polls::find_many(&self.db, keys).await?;
-        services::pricing_polls::results_many(&self.db, &polls).await
+        keys: &[(Uuid, i64)],
+    ) -> Result<HashMap<(Uuid, i64), Arc<services::pricing_polls::Results>>, AppError> {
+        let mut found = HashMap::new();
+        let mut missing = Vec::new();
+        for &(id, version) in keys {
+            match self.cache.get(id, version) {
+                Some(results) => {
+                    found.insert((id, version), results);
+                }
+                None => missing.push(id),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        let polls = services::pricing_polls::find_many(&self.db, &missing).await?;
+        let computed = services::pricing_polls::results_many(&self.db, &self.cache, &polls).await?;
+        for key in keys {
+            if let (false, Some(results)) = (found.contains_key(key), computed.get(&key.0)) {
+                found.insert(*key, results.clone());
+            }
+        }
+        Ok(found)
     }
 }
 

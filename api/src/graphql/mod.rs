@@ -136,6 +136,7 @@ pub fn prepare(
             state.db.clone(),
             viewer.clone(),
             &state.clock,
+            state.poll_results.clone(),
         ))
         .data(viewer)
         .data(address)

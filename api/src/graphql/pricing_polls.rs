@@ -149,10 +149,13 @@ impl PricingPoll {
 
     /// Null for a binding poll until it has closed.
     async fn results(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<PricingResults>> {
+        if !pricing_polls::results_shown(&self.model, crate::clock::now()) {
+            return Ok(None);
+        }
         let digits = digits_of(&self.model);
         let Some(results) = loaders(ctx)?
             .poll_results
-            .load_one(self.model.id)
+            .load_one((self.model.id, self.model.tally_version))
             .await
             .extend()?
         else {
@@ -170,13 +173,16 @@ impl PricingPoll {
                 })
                 .collect(),
             winning_price: results.winning_price.map(money),
-            van_westendorp: results.van_westendorp.map(|v| VanWestendorpResult {
-                marginal_cheapness: v.marginal_cheapness.map(money),
-                optimal_price: v.optimal_price.map(money),
-                indifference_price: v.indifference_price.map(money),
-                marginal_expensiveness: v.marginal_expensiveness.map(money),
-                valid_responses: v.valid_responses,
-            }),
+            van_westendorp: results
+                .van_westendorp
+                .as_ref()
+                .map(|v| VanWestendorpResult {
+                    marginal_cheapness: v.marginal_cheapness.map(money),
+                    optimal_price: v.optimal_price.map(money),
+                    indifference_price: v.indifference_price.map(money),
+                    marginal_expensiveness: v.marginal_expensiveness.map(money),
+                    valid_responses: v.valid_responses,
+                }),
             gabor_granger: results
                 .gabor_granger
                 .iter()

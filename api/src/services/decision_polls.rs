@@ -171,6 +171,7 @@ pub async fn create(
         created_by: Set(staff.id),
         created_at: Set(crate::clock::now()),
         winners: Set(Some(input.winners)),
+        tally_version: Set(0),
     }
     .insert(&txn)
     .await?;

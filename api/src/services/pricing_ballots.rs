@@ -91,12 +91,14 @@ pub async fn cast_ballot_in(
         .filter(pricing_ballot::Column::UserId.eq(voter.id))
         .one(txn)
         .await?;
-    let (saved, poll) = match existing {
+    // The poll's row is locked: its ballot count and tally version change with the tallies.
+    let (count, version) = (poll.ballot_count, poll.tally_version + 1);
+    let (saved, count) = match existing {
         Some(old) => {
             add_to_tally(txn, poll.id, &contributions(&old), -1).await?;
             let mut active: pricing_ballot::ActiveModel = old.into();
             ballot.fill(&mut active, now);
-            (active.update(txn).await?, poll)
+            (active.update(txn).await?, count)
         }
         None => {
             let mut active = pricing_ballot::ActiveModel {
@@ -107,13 +109,13 @@ pub async fn cast_ballot_in(
                 ..Default::default()
             };
             ballot.fill(&mut active, now);
-            let inserted = active.insert(txn).await?;
-            let count = poll.ballot_count + 1;
-            let mut active: pricing_poll::ActiveModel = poll.into();
-            active.ballot_count = Set(count);
-            (inserted, active.update(txn).await?)
+            (active.insert(txn).await?, count + 1)
         }
     };
+    let mut active: pricing_poll::ActiveModel = poll.into();
+    active.ballot_count = Set(count);
+    active.tally_version = Set(version);
+    let poll = active.update(txn).await?;
     add_to_tally(txn, poll.id, &contributions(&saved), 1).await?;
     sync.ballot(&saved);
     sync.poll(&poll);

@@ -9,6 +9,7 @@
 //! whenever it is first fixed.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use entity::membership::MembershipStatus;
@@ -170,6 +171,7 @@ pub async fn create(
         created_by: Set(staff.id),
         created_at: Set(crate::clock::now()),
         winners: Set(None),
+        tally_version: Set(0),
     };
     let created = match create_once::<pricing_poll::Entity, _, _>(
         &txn,
@@ -373,35 +375,90 @@ pub(super) async fn list_of(
     }))
 }
 
+/// Whether a poll's results may be shown at `now`: a binding poll's only once it has closed.
+pub fn results_shown(poll: &pricing_poll::Model, now: DateTime<Utc>) -> bool {
+    !poll.binding || status_at(poll, now) == PollStatus::Closed
+}
+
+/// How many polls' results one server keeps computed.
+const CACHED_RESULTS: usize = 1024;
+
+/// Results already computed, each with the `tally_version` it was computed at, shared by the
+/// requests of one server: a poll's results are reused until a ballot bumps its version (in the
+/// transaction that changes its tallies, under the poll's row lock), on every replica alike —
+/// the version a request asks for is the one it read from the database. Never holds the
+/// results of a poll whose results may not yet be shown.
+#[derive(Default)]
+pub struct ResultsCache {
+    entries: Mutex<HashMap<Uuid, (i64, Arc<Results>)>>,
+}
+
+impl ResultsCache {
+    /// The results of `poll_id` at `version`, if computed.
+    pub fn get(&self, poll_id: Uuid, version: i64) -> Option<Arc<Results>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(&poll_id)
+            .filter(|(at, _)| *at == version)
+            .map(|(_, results)| results.clone())
+    }
+
+    /// Keeps `results` of `poll_id` at `version` unless newer ones are kept.
+    fn put(&self, poll_id: Uuid, version: i64, results: Arc<Results>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.get(&poll_id).is_some_and(|(at, _)| *at > version) {
+            return;
+        }
+        if entries.len() >= CACHED_RESULTS && !entries.contains_key(&poll_id) {
+            // Full: start over rather than track use (a poll's results cost one query again).
+            entries.clear();
+        }
+        entries.insert(poll_id, (version, results));
+    }
+}
+
 /// Results from the aggregates; None for a binding poll until it has closed.
 pub async fn results(
     db: &impl ConnectionTrait,
+    cache: &ResultsCache,
     poll: &pricing_poll::Model,
-) -> AppResult<Option<Results>> {
-    Ok(results_many(db, std::slice::from_ref(poll))
+) -> AppResult<Option<Arc<Results>>> {
+    Ok(results_many(db, cache, std::slice::from_ref(poll))
         .await?
         .remove(&poll.id))
 }
 
-/// [`results`] of many polls from one query (for loaders): a binding poll still open has none.
+/// [`results`] of many polls (for loaders): those computed at the polls' versions from the
+/// cache, the others from one query; a binding poll still open has none.
 pub async fn results_many(
     db: &impl ConnectionTrait,
+    cache: &ResultsCache,
     polls: &[pricing_poll::Model],
-) -> AppResult<HashMap<Uuid, Results>> {
+) -> AppResult<HashMap<Uuid, Arc<Results>>> {
     let now = crate::clock::now();
-    let shown: Vec<&pricing_poll::Model> = polls
-        .iter()
-        .filter(|poll| !poll.binding || status_at(poll, now) == PollStatus::Closed)
-        .collect();
-    let ids: Vec<Uuid> = shown.iter().map(|poll| poll.id).collect();
+    let mut found = HashMap::new();
+    let mut missing: Vec<&pricing_poll::Model> = Vec::new();
+    for poll in polls.iter().filter(|poll| results_shown(poll, now)) {
+        match cache.get(poll.id, poll.tally_version) {
+            Some(results) => {
+                found.insert(poll.id, results);
+            }
+            None => missing.push(poll),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(found);
+    }
+    let ids: Vec<Uuid> = missing.iter().map(|poll| poll.id).collect();
     let mut tallies = tallies(db, &ids).await?;
-    Ok(shown
-        .into_iter()
-        .map(|poll| {
-            let tally = tallies.remove(&poll.id).unwrap_or_default();
-            (poll.id, results_from(poll, tally))
-        })
-        .collect())
+    for poll in missing {
+        let tally = tallies.remove(&poll.id).unwrap_or_default();
+        // The tallies were read after the poll: they are at its version or newer.
+        let results = Arc::new(results_from(poll, tally));
+        cache.put(poll.id, poll.tally_version, results.clone());
+        found.insert(poll.id, results);
+    }
+    Ok(found)
 }
 
 async fn compute(db: &impl ConnectionTrait, poll: &pricing_poll::Model) -> AppResult<Results> {

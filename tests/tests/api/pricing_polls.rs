@@ -2071,3 +2071,45 @@ async fn listing_polls_with_ballots_and_results_runs_as_many_queries_for_six_as_
         "six polls ran {for_large} queries, two ran {for_small}"
     );
 }
+
+#[tokio::test]
+async fn results_are_computed_once_per_ballot_and_follow_ballots_cast_on_another_replica() {
+    let app = TestApp::spawn().await;
+    let replica = app.replica(&[]).await;
+    let owner = app.sign_up("owner").await;
+    let community_id = create_community(&app, &owner, "fans", "PUBLIC").await;
+    let fan = member(&app, "fan", &community_id).await;
+    let staffer = staff(&app, "staffer").await;
+    let poll_id = create_id(
+        &app,
+        &staffer,
+        &poll_input(&community_id, "CHOICE", "USD", &["9.99", "19.99"]),
+    )
+    .await;
+    cast(&app, &fan, choice(&poll_id, "9.99")).await;
+
+    // The replica computes the results once; a second read reuses them (no tally query).
+    let before = support::db_queries(&replica).await;
+    let first = read(&replica, None, &poll_id).await;
+    let between = support::db_queries(&replica).await;
+    let again = read(&replica, None, &poll_id).await;
+    let after = support::db_queries(&replica).await;
+    assert_eq!(first["results"], again["results"]);
+    assert_eq!(opt_dec(&first["results"]["winningPrice"]), some("9.99"));
+    assert!(
+        after - between < between - before,
+        "the second read ran {} queries, the first {}",
+        after - between,
+        between - before
+    );
+
+    // A replacement on the other replica keeps the ballot count but changes the results.
+    cast(&app, &fan, choice(&poll_id, "19.99")).await;
+    let replaced = read(&replica, None, &poll_id).await;
+    assert_eq!(replaced["ballotCount"], 1);
+    assert_eq!(
+        tally(&replaced["results"]),
+        tally_rows(&[("9.99", 0, "0"), ("19.99", 1, "1")])
+    );
+    assert_eq!(opt_dec(&replaced["results"]["winningPrice"]), some("19.99"));
+}
