@@ -5,6 +5,7 @@
 //! `<Feature>Mutation`, merged into the roots here. Resolvers call one service function and end
 //! with `.extend()` so every error keeps its `extensions.code`.
 
+pub mod absent_variables;
 pub mod audit;
 pub mod comments;
 pub mod communities;
@@ -184,6 +185,7 @@ where
         Err(err) => return (refused(&err), None),
     };
     let kind = checked.as_ref().map(|c| c.kind);
+    absent_variables::drop_usages(&mut request);
     // Kept to put the answer's fields back in selection order (the document passed its limits,
     // so it is small).
     let document = request.parsed_query().ok().cloned();
@@ -304,8 +306,9 @@ pub fn with_codes(mut response: Response) -> Response {
             continue;
         }
         let message = error.message.as_str();
-        let from_input =
-            message.starts_with("Failed to parse") || message.starts_with("Invalid value");
+        let from_input = message.starts_with("Failed to parse")
+            || message.starts_with("Invalid value")
+            || message.starts_with("Expected input type");
         let code = if message.contains("too complex") {
             "QUERY_TOO_COMPLEX"
         } else if message.contains("nested too deep") || message.contains("recursion") {

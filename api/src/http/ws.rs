@@ -389,6 +389,7 @@ impl Socket {
                 "only subscriptions run over the socket; send queries and mutations to POST /graphql",
             ));
         }
+        graphql::absent_variables::drop_usages(&mut request);
         let document = request.parsed_query().ok().cloned();
         let operation_name = request.operation_name.clone();
         let request = graphql::prepare(request, viewer, self.address.clone(), &self.state);

@@ -626,3 +626,86 @@ async fn graphql_over_http_media_types_and_request_errors_follow_the_spec() {
             .is_some()
     );
 }
+
+#[tokio::test]
+async fn a_declared_variable_left_out_takes_the_arguments_default() {
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("owner").await;
+    let community = create_community(&app, &owner, "fans", "PUBLIC").await;
+    for title in ["First idea", "Second idea"] {
+        support::submit(&app, &owner, &community, title).await;
+    }
+    let token = owner.access_token.as_str();
+    let listed = |body: &Value| -> Vec<String> {
+        assert!(body["errors"].is_null(), "{body}");
+        body["data"]["suggestions"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|edge| edge["node"]["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let by_default = app
+        .graphql(
+            "query($c: ID) { suggestions(communityId: $c) { edges { node { id } } } }",
+            json!({ "c": community }),
+            None,
+        )
+        .await;
+    // `$sort` declared and not sent: the argument's default (HOT), as if it were not written.
+    let left_out = app
+        .graphql(
+            "query($c: ID, $sort: SuggestionSort) { suggestions(communityId: $c, sort: $sort) { edges { node { id } } } }",
+            json!({ "c": community }),
+            None,
+        )
+        .await;
+    assert_eq!(listed(&left_out), listed(&by_default));
+    assert_eq!(listed(&left_out).len(), 2);
+    // A boolean argument with a default, and an input-object field with one.
+    let body = app
+        .graphql(
+            "query($u: Boolean) { notifications(unreadOnly: $u) { edges { node { id } } } }",
+            json!({}),
+            Some(token),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let body = app
+        .graphql(
+            "query($g: ID!, $l: Int) { pull(input: { clientGroupId: $g, protocolVersion: 1, schemaVersion: 2, limit: $l }) { hasMore } }",
+            json!({ "g": new_id() }),
+            Some(token),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    // Sent as null, it is the caller's mistake; a required argument left without one is too, and
+    // so is a list item: never INTERNAL.
+    assert_code(
+        &app.graphql(
+            "query($sort: SuggestionSort) { suggestions(sort: $sort) { edges { node { id } } } }",
+            json!({ "sort": null }),
+            None,
+        )
+        .await,
+        "BAD_USER_INPUT",
+    );
+    assert_code(
+        &app.graphql(
+            "query($id: ID) { suggestion(id: $id) { id } }",
+            json!({}),
+            None,
+        )
+        .await,
+        "BAD_USER_INPUT",
+    );
+    assert_code(
+        &app.graphql(
+            "query($s: SuggestionStatus) { suggestions(status: [$s]) { edges { node { id } } } }",
+            json!({}),
+            None,
+        )
+        .await,
+        "BAD_USER_INPUT",
+    );
+}
