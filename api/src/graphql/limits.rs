@@ -19,8 +19,7 @@
 use std::collections::HashMap;
 
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, Field, OperationDefinition, OperationType, Selection,
-    SelectionSet,
+    DocumentOperations, ExecutableDocument, Field, OperationType, Selection, SelectionSet,
 };
 use async_graphql::{Request, Variables};
 use async_graphql_value::{ConstValue, Value};
@@ -116,10 +115,9 @@ pub fn check(request: &mut Request, limits: &DocumentLimits) -> AppResult<Option
             limits.max_aliases
         )));
     }
-    let Some(operation) = chosen_operation(document, operation_name.as_deref()) else {
+    let Some((ty, selection)) = chosen_operation(document, operation_name.as_deref()) else {
         return Ok(None);
     };
-    let (ty, selection) = (operation.ty, &operation.selection_set.node);
     let mut expansion = Expansion::new(document, &variables);
     let shape = expansion.of(selection)?;
     if shape.nodes > limits.max_expanded_fields {
@@ -173,17 +171,17 @@ pub fn check(request: &mut Request, limits: &DocumentLimits) -> AppResult<Option
 }
 
 /// The operation a request runs: the named one, or the only one.
-pub(super) fn chosen_operation<'a>(
+fn chosen_operation<'a>(
     document: &'a ExecutableDocument,
     name: Option<&str>,
-) -> Option<&'a OperationDefinition> {
+) -> Option<(OperationType, &'a SelectionSet)> {
     let operation = match (&document.operations, name) {
         (DocumentOperations::Single(op), _) => op,
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name)?,
         (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next()?,
         _ => return None,
     };
-    Some(&operation.node)
+    Some((operation.node.ty, &operation.node.selection_set.node))
 }
 
 /// What a selection set becomes once its fragments are expanded.

@@ -277,13 +277,14 @@ pub async fn community_metrics(
     Ok(metrics)
 }
 
-/// The figures of [`community_metrics`], read in the snapshot of `db`.
+/// The figures of [`community_metrics`], read in `txn`.
 async fn figures(
-    db: &DatabaseTransaction,
+    txn: &DatabaseTransaction,
     community_id: Uuid,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 ) -> AppResult<Metrics> {
+    let db = txn;
     let backend = db.get_database_backend();
     let window = Window::new(community_id, from, to);
     let groups = window.groups(db).await?;
@@ -377,17 +378,14 @@ async fn figures(
     }
     // The top authors: of all time from the kept counts, of a window from its suggestions.
     let top = if window.is_open() {
-        Sums::find_by_statement(Statement::from_sql_and_values(
+        Sums::find_by_statement(window.statement(
             backend,
-            placeholders(
-                backend,
-                &format!(
-                    "SELECT COUNT(*) AS n, CAST(SUM(suggestions) AS BIGINT) AS total FROM ( \
-                       SELECT suggestions FROM metric_author WHERE community_id = $1 \
-                       AND suggestions > 0 ORDER BY suggestions DESC LIMIT {TOP_CONTRIBUTORS}) t"
-                ),
+            &format!(
+                "SELECT COUNT(*) AS n, CAST(SUM(suggestions) AS BIGINT) AS total FROM ( \
+                   SELECT suggestions FROM metric_author WHERE community_id = $1 \
+                   AND suggestions > 0 ORDER BY suggestions DESC LIMIT {TOP_CONTRIBUTORS}) t"
             ),
-            [community_id.into()],
+            "",
         ))
     } else {
         Sums::find_by_statement(window.statement(
