@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use sea_orm::sqlx::postgres::PgListener;
+use sea_orm::sqlx::postgres::{PgListener, PgPoolOptions};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -76,14 +76,11 @@ impl Events {
         if db.get_database_backend() != DatabaseBackend::Postgres {
             return Ok(());
         }
-        let mut listener = PgListener::connect(url)
-            .await
-            .map_err(|e| crate::error::AppError::Unavailable(e.to_string()))?;
-        listener
-            .listen(CHANNEL)
+        let mut listener = connect_listener(url)
             .await
             .map_err(|e| crate::error::AppError::Unavailable(e.to_string()))?;
         let sender = self.sender.clone();
+        let url = url.to_string();
         tokio::spawn(async move {
             loop {
                 match listener.recv().await {
@@ -93,10 +90,11 @@ impl Events {
                         }
                     }
                     Err(err) => {
-                        // The listener reconnects on its next `recv`; events sent meanwhile are
-                        // lost, which subscribers tolerate (the next change carries full state).
+                        // Events sent until the new connection listens are lost, which
+                        // subscribers tolerate (the next change carries full state).
                         tracing::warn!(error = %err, "event listener interrupted");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        listener = reconnect_listener(&url).await;
+                        tracing::info!("event listener listening again");
                     }
                 }
             }
@@ -137,5 +135,40 @@ impl Events {
     /// A stream of changes, from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.sender.subscribe()
+    }
+}
+
+/// How long one attempt to connect the listener waits for Postgres before the next one starts.
+const CONNECT_ATTEMPT: Duration = Duration::from_secs(1);
+/// The pause between two failed attempts.
+const RECONNECT_PAUSE: Duration = Duration::from_millis(200);
+
+/// A listener on [`CHANNEL`] over a connection of its own. Its pool of one connection gives up
+/// after [`CONNECT_ATTEMPT`] (sqlx's default waits 30 s, backing off to 6 s between tries, so a
+/// listener could come back seconds after Postgres did).
+async fn connect_listener(url: &str) -> Result<PgListener, sea_orm::sqlx::Error> {
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(CONNECT_ATTEMPT)
+        .max_lifetime(None)
+        .idle_timeout(None)
+        .connect_lazy(url)?;
+    let mut listener = PgListener::connect_with(&pool).await?;
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
+
+/// A new listener, once Postgres takes connections again. The failed one is dropped rather than
+/// asked again: sqlx re-connects a listener by itself only after some I/O errors (a connection
+/// reset by the server, which a restart of Postgres gives, is not one of them).
+async fn reconnect_listener(url: &str) -> PgListener {
+    loop {
+        match connect_listener(url).await {
+            Ok(listener) => return listener,
+            Err(err) => {
+                tracing::debug!(error = %err, "event listener not connected yet");
+                tokio::time::sleep(RECONNECT_PAUSE).await;
+            }
+        }
     }
 }

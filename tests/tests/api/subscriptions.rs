@@ -135,3 +135,60 @@ async fn a_subscriber_on_another_replica_sees_the_update() {
     assert_eq!(update["upvotes"], 1);
     assert_eq!(update["score"], 1);
 }
+
+// The events listener has its own Postgres connection; when Postgres drops it (a restart, a
+// failover, an administrator), the server listens again on a new one, and subscribers hear the
+// changes made after that, on the same socket.
+#[tokio::test]
+#[cfg_attr(not(canyu_postgres), ignore = "needs Postgres (set TEST_DATABASE_URL)")]
+async fn subscribers_hear_changes_again_after_the_event_listener_loses_its_connection() {
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("owner").await;
+    let community_id = create_community(&app, &owner, "fans", "PUBLIC").await;
+    let voter = member(&app, "voter", &community_id).await;
+    let id = submit(&app, &owner, &community_id, "Still live after a drop").await;
+    let mut socket = connect(&app, &owner).await;
+    subscribe(&mut socket, "1", &id).await;
+
+    let terminated = support::scalar(
+        &app,
+        "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND query LIKE 'LISTEN%') AS t",
+    )
+    .await;
+    assert_eq!(terminated, 1, "one listener connection per server");
+
+    // Changes made before the listener is back are not heard; vote, unvote, … until one is.
+    let mut heard = false;
+    for value in ["UP", "NONE"].iter().cycle().take(40) {
+        vote(&app, &voter, &id, value).await;
+        let next = tokio::time::timeout(Duration::from_millis(250), receive(&mut socket)).await;
+        if let Ok(message) = next {
+            assert_eq!(message["type"], "next", "{message}");
+            heard = true;
+            break;
+        }
+    }
+    assert!(
+        heard,
+        "no update within 10 s of the listener's connection being dropped"
+    );
+    while let Ok(message) =
+        tokio::time::timeout(Duration::from_millis(300), receive(&mut socket)).await
+    {
+        assert_eq!(message["type"], "next", "{message}");
+    }
+
+    vote(&app, &voter, &id, "DOWN").await;
+    let update = next_update(&mut socket, "1").await;
+    assert_eq!(
+        (update["upvotes"].clone(), update["downvotes"].clone()),
+        (json!(0), json!(1))
+    );
+    let listening = support::scalar(
+        &app,
+        "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+    )
+    .await;
+    assert_eq!(listening, 1, "the server listens again, on one connection");
+}
