@@ -14,6 +14,8 @@ use async_graphql::parser::types::{
 };
 use async_graphql_value::Value;
 
+use super::limits;
+
 /// Drops the usages of the chosen operation's absent variables (see the module). A document
 /// that does not parse, or names no operation it holds, is left for execution to refuse.
 pub fn drop_usages(request: &mut Request) {
@@ -22,7 +24,7 @@ pub fn drop_usages(request: &mut Request) {
     let Ok(document) = request.parsed_query() else {
         return;
     };
-    let Some(operation) = chosen(document, operation_name.as_deref()) else {
+    let Some(operation) = limits::chosen_operation(document, operation_name.as_deref()) else {
         return;
     };
     let absent: Vec<Name> = operation
@@ -99,22 +101,7 @@ fn used_in_value(value: &Value, used: &mut Vec<Name>) {
     }
 }
 
-fn chosen<'a>(
-    document: &'a ExecutableDocument,
-    name: Option<&str>,
-) -> Option<&'a OperationDefinition> {
-    match (&document.operations, name) {
-        (DocumentOperations::Single(operation), _) => Some(&operation.node),
-        (DocumentOperations::Multiple(operations), Some(name)) => {
-            operations.get(name).map(|operation| &operation.node)
-        }
-        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
-            operations.values().next().map(|operation| &operation.node)
-        }
-        _ => None,
-    }
-}
-
+/// [`limits::chosen_operation`], to change.
 fn chosen_mut<'a>(
     document: &'a mut ExecutableDocument,
     name: Option<&str>,

@@ -19,7 +19,8 @@
 use std::collections::HashMap;
 
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, Field, OperationType, Selection, SelectionSet,
+    DocumentOperations, ExecutableDocument, Field, OperationDefinition, OperationType, Selection,
+    SelectionSet,
 };
 use async_graphql::{Request, Variables};
 use async_graphql_value::{ConstValue, Value};
@@ -115,9 +116,10 @@ pub fn check(request: &mut Request, limits: &DocumentLimits) -> AppResult<Option
             limits.max_aliases
         )));
     }
-    let Some((ty, selection)) = chosen_operation(document, operation_name.as_deref()) else {
+    let Some(operation) = chosen_operation(document, operation_name.as_deref()) else {
         return Ok(None);
     };
+    let (ty, selection) = (operation.ty, &operation.selection_set.node);
     let mut expansion = Expansion::new(document, &variables);
     let shape = expansion.of(selection)?;
     if shape.nodes > limits.max_expanded_fields {
@@ -171,17 +173,17 @@ pub fn check(request: &mut Request, limits: &DocumentLimits) -> AppResult<Option
 }
 
 /// The operation a request runs: the named one, or the only one.
-fn chosen_operation<'a>(
+pub(super) fn chosen_operation<'a>(
     document: &'a ExecutableDocument,
     name: Option<&str>,
-) -> Option<(OperationType, &'a SelectionSet)> {
+) -> Option<&'a OperationDefinition> {
     let operation = match (&document.operations, name) {
         (DocumentOperations::Single(op), _) => op,
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name)?,
         (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next()?,
         _ => return None,
     };
-    Some((operation.node.ty, &operation.node.selection_set.node))
+    Some(&operation.node)
 }
 
 /// What a selection set becomes once its fragments are expanded.

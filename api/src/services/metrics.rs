@@ -277,14 +277,13 @@ pub async fn community_metrics(
     Ok(metrics)
 }
 
-/// The figures of [`community_metrics`], read in `txn`.
+/// The figures of [`community_metrics`], read in the snapshot of `db`.
 async fn figures(
-    txn: &DatabaseTransaction,
+    db: &DatabaseTransaction,
     community_id: Uuid,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 ) -> AppResult<Metrics> {
-    let db = txn;
     let backend = db.get_database_backend();
     let window = Window::new(community_id, from, to);
     let groups = window.groups(db).await?;
@@ -378,14 +377,17 @@ async fn figures(
     }
     // The top authors: of all time from the kept counts, of a window from its suggestions.
     let top = if window.is_open() {
-        Sums::find_by_statement(window.statement(
+        Sums::find_by_statement(Statement::from_sql_and_values(
             backend,
-            &format!(
-                "SELECT COUNT(*) AS n, CAST(SUM(suggestions) AS BIGINT) AS total FROM ( \
-                   SELECT suggestions FROM metric_author WHERE community_id = $1 \
-                   AND suggestions > 0 ORDER BY suggestions DESC LIMIT {TOP_CONTRIBUTORS}) t"
+            placeholders(
+                backend,
+                &format!(
+                    "SELECT COUNT(*) AS n, CAST(SUM(suggestions) AS BIGINT) AS total FROM ( \
+                       SELECT suggestions FROM metric_author WHERE community_id = $1 \
+                       AND suggestions > 0 ORDER BY suggestions DESC LIMIT {TOP_CONTRIBUTORS}) t"
+                ),
             ),
-            "",
+            [community_id.into()],
         ))
     } else {
         Sums::find_by_statement(window.statement(

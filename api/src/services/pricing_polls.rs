@@ -417,41 +417,22 @@ impl ResultsCache {
     }
 }
 
-/// Results from the aggregates; None for a binding poll until it has closed.
-pub async fn results(
-    db: &impl ConnectionTrait,
-    cache: &ResultsCache,
-    poll: &pricing_poll::Model,
-) -> AppResult<Option<Arc<Results>>> {
-    Ok(results_many(db, cache, std::slice::from_ref(poll))
-        .await?
-        .remove(&poll.id))
-}
-
-/// [`results`] of many polls (for loaders): those computed at the polls' versions from the
-/// cache, the others from one query; a binding poll still open has none.
+/// The results of `polls` from one query, kept in `cache` at each poll's version (for the
+/// results loader, which asks the cache first); a binding poll still open has none.
 pub async fn results_many(
     db: &impl ConnectionTrait,
     cache: &ResultsCache,
     polls: &[pricing_poll::Model],
 ) -> AppResult<HashMap<Uuid, Arc<Results>>> {
     let now = crate::clock::now();
-    let mut found = HashMap::new();
-    let mut missing: Vec<&pricing_poll::Model> = Vec::new();
-    for poll in polls.iter().filter(|poll| results_shown(poll, now)) {
-        match cache.get(poll.id, poll.tally_version) {
-            Some(results) => {
-                found.insert(poll.id, results);
-            }
-            None => missing.push(poll),
-        }
-    }
-    if missing.is_empty() {
-        return Ok(found);
-    }
-    let ids: Vec<Uuid> = missing.iter().map(|poll| poll.id).collect();
+    let shown: Vec<&pricing_poll::Model> = polls
+        .iter()
+        .filter(|poll| results_shown(poll, now))
+        .collect();
+    let ids: Vec<Uuid> = shown.iter().map(|poll| poll.id).collect();
     let mut tallies = tallies(db, &ids).await?;
-    for poll in missing {
+    let mut found = HashMap::new();
+    for poll in shown {
         let tally = tallies.remove(&poll.id).unwrap_or_default();
         // The tallies were read after the poll: they are at its version or newer.
         let results = Arc::new(results_from(poll, tally));
