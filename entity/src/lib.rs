@@ -39,5 +39,6 @@ pub mod sync_counter;
 pub mod sync_entity;
 pub mod sync_field_version;
 pub mod sync_mutation_ledger;
+pub mod sync_scope_set;
 pub mod user;
 pub mod vote;

@@ -84,11 +84,13 @@ pub async fn ensure_group(state: &AppState, user_id: Uuid, group_id: Uuid) -> Ap
 }
 
 /// Purges tombstones older than `SYNC_TOMBSTONE_HORIZON_SECS` and raises the horizon to the
-/// newest purged seq, so a cursor from before it is told to reset. Returns the rows purged.
+/// newest purged seq, so a cursor from before it is told to reset; forgets the scope sets no
+/// cursor has named for as long (a cursor naming one is reset too). Returns the rows purged.
 pub async fn compact(state: &AppState) -> AppResult<u64> {
     let horizon = chrono::Duration::from_std(state.config.sync_tombstone_horizon)
         .map_err(AppError::internal)?;
     let cutoff = Utc::now() - horizon;
+    scopes::ScopeSet::forget_unused(&state.db, cutoff).await?;
     let txn = crate::db::begin_write(&state.db).await?;
     // The counter first, as every writer takes it last: no writer can then be waiting on it
     // while holding a tombstone this purge deletes.

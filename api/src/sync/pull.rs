@@ -4,18 +4,19 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use chrono::{DateTime, Utc};
 use entity::{
     appeal, comment, community, growth_event, membership, pricing_ballot, pricing_poll,
     revenue_share_record, sanction, suggestion, sync_client, sync_counter, sync_entity, vote,
 };
 use sea_orm::{
-    AccessMode, ColumnTrait, Condition, DatabaseBackend, DatabaseTransaction, EntityTrait,
-    IsolationLevel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    AccessMode, ColumnTrait, Condition, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, IsolationLevel, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
 use super::cursor::{Backfill, Cursor};
-use super::scopes::{self, Scope};
+use super::scopes::{self, Scope, ScopeSet};
 use super::writer::{EntityKind, Op};
 use super::{MIN_PULL_SCHEMA_VERSION, check_versions, ensure_group};
 use crate::auth::Viewer;
@@ -141,47 +142,58 @@ pub async fn pull(
     let decoded = match request.cursor.as_deref() {
         None => None,
         Some(text) if Cursor::claimed_epoch(text)? != counter.epoch => Some(None),
-        Some(text) => Some(Some(Cursor::decode(text, &counter.cursor_key)?)),
+        Some(text) => Some(Cursor::decode(text, &counter.cursor_key)?),
     };
-    let (mut cursor, reset) = match decoded {
+    let (cursor, reset) = match decoded {
         Some(Some(cursor))
             if cursor.position.0 <= head && cursor.position.0 >= counter.horizon_seq =>
         {
             (cursor, false)
         }
-        // Another database's cursor, one ahead of the head, or one older than the horizon.
+        // Another database's cursor, one of an earlier format, one ahead of the head, or one
+        // older than the horizon.
         Some(_) => (Cursor::first(&counter.epoch, head), true),
         None => (Cursor::first(&counter.epoch, head), false),
     };
+    // The sets the cursor names; one the purge has forgotten resets it too.
+    let (mut cursor, reset, mut sets) = match named_sets(&txn, &cursor).await? {
+        Some(sets) => (cursor, reset, sets),
+        None => (Cursor::first(&counter.epoch, head), true, Sets::default()),
+    };
 
-    let held: BTreeSet<Scope> = cursor
-        .scopes
-        .iter()
-        .filter_map(|s| s.parse().ok())
-        .collect();
-    let first_sync = cursor.scopes.is_empty() && cursor.position.0 == 0;
+    let first_sync = cursor.scope_set.is_none() && cursor.position.0 == 0;
+    let held: BTreeSet<Scope> = match &cursor.scope_set {
+        Some(digest) => sets.named[digest].scopes.iter().copied().collect(),
+        None => BTreeSet::new(),
+    };
     let mut scope_events = Vec::new();
     for lost in held.difference(&now_scopes) {
         scope_events.push(ScopeEvent::Removed(*lost));
-        cursor.backfills.retain(|b| b.scope != lost.to_string());
     }
-    for gained in now_scopes.difference(&held) {
+    let gained: Vec<Scope> = now_scopes.difference(&held).copied().collect();
+    for gained in &gained {
         scope_events.push(ScopeEvent::Added(*gained));
-        if !first_sync {
-            cursor.backfills.push(Backfill {
-                scope: gained.to_string(),
-                upto: cursor.position,
-                after: (0, -1),
-            });
-        }
     }
-    cursor.scopes = now_scopes.iter().map(Scope::to_string).collect();
+    if !first_sync && !gained.is_empty() {
+        let set = ScopeSet::new(gained);
+        cursor.backfills.push(Backfill {
+            set: set.digest.clone(),
+            next: 0,
+            upto: cursor.position,
+            after: (0, -1),
+        });
+        sets.add(set);
+    }
+    let now_set = ScopeSet::new(now_scopes.iter().copied());
+    cursor.scope_set = Some(now_set.digest.clone());
+    sets.add(now_set);
 
     let mut page = Page::new(limit);
-    fill_from_backfills(&txn, &mut cursor, &mut page).await?;
+    fill_from_backfills(&txn, &mut cursor, &sets, &now_scopes, &mut page).await?;
     let mut stream = None;
     if cursor.backfills.is_empty() {
-        stream = Some(fill_from_stream(&txn, &mut cursor, &mut page).await?);
+        let scopes: Vec<String> = now_scopes.iter().map(Scope::to_string).collect();
+        stream = Some(fill_from_stream(&txn, &mut cursor, &scopes, &mut page).await?);
     }
     let has_more = !cursor.backfills.is_empty() || stream.is_some_and(|(more, _)| more);
 
@@ -211,6 +223,7 @@ pub async fn pull(
     }
     let changes = load_payloads(&txn, page.rows).await?;
     txn.commit().await?;
+    sets.keep_named_by(&state.db, &cursor).await?;
     Ok(PullResult {
         reset,
         scope_events,
@@ -220,6 +233,62 @@ pub async fn pull(
         has_more,
         user_id: user.id,
     })
+}
+
+/// The scope sets a pull reads and names: those its cursor came with (and when each was last
+/// named) and those its new cursor names.
+#[derive(Default)]
+struct Sets {
+    named: HashMap<String, ScopeSet>,
+    used_at: HashMap<String, DateTime<Utc>>,
+}
+
+impl Sets {
+    fn add(&mut self, set: ScopeSet) {
+        self.named.insert(set.digest.clone(), set);
+    }
+
+    /// Stores the sets `cursor` names that are new, and marks those last marked longer than
+    /// [`ScopeSet::MARK_AFTER`] ago (so the purge keeps the sets of cursors in use), before the
+    /// cursor is handed out.
+    async fn keep_named_by(&self, db: &DatabaseConnection, cursor: &Cursor) -> AppResult<()> {
+        let now = Utc::now();
+        let named = cursor
+            .scope_set
+            .iter()
+            .chain(cursor.backfills.iter().map(|b| &b.set));
+        for digest in named.collect::<BTreeSet<_>>() {
+            let fresh = self
+                .used_at
+                .get(digest)
+                .is_some_and(|used| now - *used < ScopeSet::MARK_AFTER);
+            if !fresh {
+                self.named[digest].keep(db, now).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The sets `cursor` names (its scopes and its backfills'), read in the pull's snapshot; none
+/// when one of them is not known (any more).
+async fn named_sets(txn: &DatabaseTransaction, cursor: &Cursor) -> AppResult<Option<Sets>> {
+    let mut sets = Sets::default();
+    let named = cursor
+        .scope_set
+        .iter()
+        .chain(cursor.backfills.iter().map(|b| &b.set));
+    for digest in named {
+        if sets.named.contains_key(digest) {
+            continue;
+        }
+        let Some((set, used_at)) = ScopeSet::find(txn, digest).await? else {
+            return Ok(None);
+        };
+        sets.used_at.insert(digest.clone(), used_at);
+        sets.add(set);
+    }
+    Ok(Some(sets))
 }
 
 /// The rows of a page being filled, with its budgets.
@@ -247,19 +316,31 @@ impl Page {
     }
 }
 
-/// Serves the oldest backfill first: live rows of a gained scope up to where the stream was.
+/// Serves the oldest backfill first: live rows of a gained scope up to where the stream was,
+/// one scope of its set after another; a scope lost again since it was gained is skipped.
 async fn fill_from_backfills(
     txn: &DatabaseTransaction,
     cursor: &mut Cursor,
+    sets: &Sets,
+    held: &BTreeSet<Scope>,
     page: &mut Page,
 ) -> AppResult<()> {
     while !page.full() {
         let Some(backfill) = cursor.backfills.first_mut() else {
             return Ok(());
         };
+        let Some(scope) = sets.named[&backfill.set].scopes.get(backfill.next) else {
+            cursor.backfills.remove(0);
+            continue;
+        };
+        if !held.contains(scope) {
+            backfill.next += 1;
+            backfill.after = (0, -1);
+            continue;
+        }
         let room = page.room();
         let rows = sync_entity::Entity::find()
-            .filter(sync_entity::Column::Scope.eq(backfill.scope.as_str()))
+            .filter(sync_entity::Column::Scope.eq(scope.to_string()))
             .filter(sync_entity::Column::Op.eq(Op::Upsert.name()))
             .filter(after(backfill.after))
             .filter(at_or_before(backfill.upto))
@@ -282,7 +363,8 @@ async fn fill_from_backfills(
         if more || stopped_early {
             return Ok(());
         }
-        cursor.backfills.remove(0);
+        backfill.next += 1;
+        backfill.after = (0, -1);
     }
     Ok(())
 }
@@ -292,13 +374,13 @@ async fn fill_from_backfills(
 async fn fill_from_stream(
     txn: &DatabaseTransaction,
     cursor: &mut Cursor,
+    scopes: &[String],
     page: &mut Page,
 ) -> AppResult<(bool, Option<i64>)> {
-    let scopes: Vec<String> = cursor.scopes.clone();
     loop {
         let room = page.room();
         if room == 0 || page.bytes >= MAX_PAGE_BYTES {
-            let next = next_stream_seq(txn, &scopes, cursor.position).await?;
+            let next = next_stream_seq(txn, scopes, cursor.position).await?;
             return Ok((next.is_some(), next));
         }
         let rows = sync_entity::Entity::find()

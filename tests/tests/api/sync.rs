@@ -1240,6 +1240,34 @@ async fn a_cursor_older_than_the_horizon_resets_and_the_outbox_survives() {
     assert!(behind.outbox.is_empty());
 }
 
+// A cursor names its scopes by a stored set; a set the purge has forgotten (no pull named it
+// for longer than the horizon) cannot be read back, and the cursor resets like one older than
+// the horizon, keeping the outbox.
+#[tokio::test]
+async fn a_cursor_whose_scope_set_was_forgotten_resets_and_the_outbox_survives() {
+    let s = scene().await;
+    let app = &s.app;
+    let kept = submit(app, &s.owner, &s.community, "Kept").await;
+    let mut device = SyncClient::new(&s.alice);
+    device.pull_all(app, 100).await;
+    assert_eq!(device.ids_of("Suggestion"), BTreeSet::from([kept.clone()]));
+    device.queue("SET_VOTE", json!({ "suggestionId": kept, "value": "UP" }));
+
+    assert!(scalar(app, "SELECT COUNT(*) FROM sync_scope_set").await >= 1);
+    execute(app, "DELETE FROM sync_scope_set").await;
+    let page = device.pull(app, 100).await;
+    assert_eq!(page["reset"], true, "{page}");
+    assert_eq!(device.outbox_ids(), [1_i64], "a reset keeps the outbox");
+    device.pull_all(app, 100).await;
+    assert_eq!(device.ids_of("Suggestion"), BTreeSet::from([kept.clone()]));
+    assert_eq!(summary(&device.push(app).await), ["1 APPLIED"]);
+    let page = device.pull(app, 100).await;
+    assert_eq!(
+        page["reset"], false,
+        "the new cursor's set is stored: {page}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // 16–17. Votes
 // ---------------------------------------------------------------------------------------------
@@ -1797,6 +1825,134 @@ async fn losing_access_removes_a_scope_and_regaining_it_backfills_it() {
             .iter()
             .any(|m| m["communityId"] == secret.as_str() && m["status"] == "ACTIVE")
     );
+}
+
+/// Makes `count` public communities with `user` an ACTIVE member of each, writing the rows
+/// directly (through the API this would take minutes); returns their ids.
+async fn communities_joined_directly(app: &TestApp, user: &TestUser, count: usize) -> Vec<String> {
+    use entity::community::{self, Visibility};
+    use entity::membership::{self, CommunityRole, MembershipStatus};
+    use sea_orm::{EntityTrait, Set};
+
+    let user_id = uuid::Uuid::parse_str(&user.id).unwrap();
+    let now = Utc::now();
+    let ids: Vec<uuid::Uuid> = (0..count).map(|_| uuid::Uuid::now_v7()).collect();
+    for chunk in ids.chunks(200) {
+        community::Entity::insert_many(chunk.iter().map(|id| community::ActiveModel {
+            id: Set(*id),
+            slug: Set(format!("c-{id}")),
+            name: Set(format!("Community {id}")),
+            description: Set(String::new()),
+            visibility: Set(Visibility::Public),
+            member_count: Set(1),
+            created_by: Set(user_id),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }))
+        .exec_without_returning(&app.state.db)
+        .await
+        .unwrap();
+        membership::Entity::insert_many(chunk.iter().map(|id| membership::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            community_id: Set(*id),
+            user_id: Set(user_id),
+            role: Set(CommunityRole::Member),
+            status: Set(MembershipStatus::Active),
+            joined_at: Set(Some(now)),
+            created_at: Set(now),
+        }))
+        .exec_without_returning(&app.state.db)
+        .await
+        .unwrap();
+    }
+    ids.iter().map(uuid::Uuid::to_string).collect()
+}
+
+// A cursor names the scopes its device holds by the digest of their set, so it does not grow
+// with the communities joined: with 1 203 scopes (over 55 KB as a list) a cursor stays under
+// 1 KB and every pull goes on; scopes gained together are backfilled one after another, in
+// pages, and a scope lost before its turn is skipped.
+#[tokio::test]
+async fn a_member_of_twelve_hundred_communities_keeps_a_small_cursor_and_pulls_on() {
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("owner").await;
+    let fan = app.sign_up("fan").await;
+    let mut real = Vec::new();
+    let mut suggestions = Vec::new();
+    for name in ["one", "two", "three"] {
+        let community = create_community(&app, &owner, name, "PUBLIC").await;
+        let mut ids = BTreeSet::new();
+        for n in 0..2 {
+            ids.insert(submit(&app, &owner, &community, &format!("{name} {n}")).await);
+        }
+        real.push(community);
+        suggestions.push(ids);
+    }
+    // The device is at the head before the fan joins: the rows come by backfill.
+    let mut device = SyncClient::new(&fan);
+    device.pull_all(&app, 100).await;
+    for community in &real {
+        support::join(&app, &fan, community).await;
+    }
+    let empty = communities_joined_directly(&app, &fan, 1_200).await;
+    // The third is left before the backfill reaches it: its rows never arrive.
+    let page = device.pull(&app, 2).await;
+    assert_eq!(
+        list(&page["scopeEvents"]).len(),
+        1_203,
+        "one ADDED per scope"
+    );
+    let leave = app
+        .graphql(
+            "mutation($c: ID!) { leaveCommunity(communityId: $c) }",
+            json!({ "c": real[2] }),
+            auth(&fan),
+        )
+        .await;
+    ok(&leave, "leaveCommunity");
+    let mut pages = vec![page];
+    pages.extend(device.pull_all(&app, 2).await);
+    for page in &pages {
+        let cursor = text_of(page, "cursor");
+        assert!(cursor.len() < 1_024, "a cursor of {} bytes", cursor.len());
+    }
+    let expected: BTreeSet<String> = suggestions[0].union(&suggestions[1]).cloned().collect();
+    assert_eq!(
+        device.ids_of("Suggestion"),
+        expected,
+        "the third's rows never arrive"
+    );
+    assert!(!device.scopes.contains(&format!("community:{}", real[2])));
+    assert_eq!(device.scopes.len(), 1 + 2 + 1_200);
+
+    // The held scopes come back from the cursor's set: nothing new, nothing lost.
+    let again = device.pull(&app, 100).await;
+    assert_eq!(again["scopeEvents"], json!([]), "{again}");
+    assert_eq!(again["changes"], json!([]), "{again}");
+
+    // Losing 600 of them is 600 REMOVED.
+    let gone: Vec<String> = empty[..600].to_vec();
+    {
+        use entity::membership;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let ids = gone.iter().map(|id| uuid::Uuid::parse_str(id).unwrap());
+        membership::Entity::delete_many()
+            .filter(membership::Column::CommunityId.is_in(ids))
+            .exec(&app.state.db)
+            .await
+            .unwrap();
+    }
+    let page = device.pull(&app, 100).await;
+    let removed: BTreeSet<String> = list(&page["scopeEvents"])
+        .iter()
+        .filter(|e| e["kind"] == "REMOVED")
+        .map(|e| text_of(e, "scope"))
+        .collect();
+    assert_eq!(
+        removed,
+        gone.iter().map(|id| format!("community:{id}")).collect()
+    );
+    assert_eq!(device.scopes.len(), 1 + 2 + 600);
 }
 
 // ---------------------------------------------------------------------------------------------
