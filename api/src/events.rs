@@ -3,7 +3,8 @@
 //!
 //! On SQLite (one process) an in-process broadcast carries them. On Postgres every event goes
 //! through `NOTIFY`, and each process `LISTEN`s and re-broadcasts what it hears — its own events
-//! included — so a subscriber on any replica sees a change made through any other.
+//! included — so a subscriber on any replica sees a change made through any other. The events of
+//! one write travel together: one `NOTIFY` payload holds them all, one per line.
 
 use std::time::Duration;
 
@@ -19,6 +20,8 @@ use crate::sync::Scope;
 const CHANNEL: &str = "canyu_events";
 /// Events a slow subscriber may fall behind before it skips ahead.
 const BUFFER: usize = 1024;
+/// The most bytes of events one `NOTIFY` payload carries (Postgres takes fewer than 8 000).
+const PAYLOAD_BYTES: usize = 7_000;
 
 /// Something that changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +88,7 @@ impl Events {
             loop {
                 match listener.recv().await {
                     Ok(notification) => {
-                        if let Some(event) = Event::decode(notification.payload()) {
+                        for event in notification.payload().lines().filter_map(Event::decode) {
                             let _ = sender.send(event);
                         }
                     }
@@ -104,31 +107,44 @@ impl Events {
 
     /// Announces that `suggestion_id` changed. Call only after the change committed.
     pub async fn suggestion_updated(&self, db: &DatabaseConnection, suggestion_id: Uuid) {
-        self.publish(db, Event::Suggestion(suggestion_id)).await;
+        self.publish(db, [Event::Suggestion(suggestion_id)]).await;
     }
 
     /// Announces that `poll_id` changed. Call only after the change committed.
     pub async fn pricing_poll_updated(&self, db: &DatabaseConnection, poll_id: Uuid) {
-        self.publish(db, Event::PricingPoll(poll_id)).await;
+        self.publish(db, [Event::PricingPoll(poll_id)]).await;
     }
 
     /// Announces a committed change in a sync scope.
     pub async fn sync_poke(&self, db: &DatabaseConnection, scope: Scope) {
-        self.publish(db, Event::Sync(scope)).await;
+        self.publish(db, [Event::Sync(scope)]).await;
     }
 
-    async fn publish(&self, db: &DatabaseConnection, event: Event) {
-        if db.get_database_backend() == DatabaseBackend::Postgres {
-            let statement = Statement::from_sql_and_values(
-                DatabaseBackend::Postgres,
-                "SELECT pg_notify($1, $2)",
-                [CHANNEL.into(), event.encode().into()],
-            );
-            if let Err(err) = db.execute_raw(statement).await {
-                tracing::warn!(error = %err, "could not publish an event");
+    /// Announces the events of one committed write. On Postgres they go in one statement: one
+    /// `NOTIFY` (or, past [`PAYLOAD_BYTES`], one per that many bytes) whatever their number.
+    pub async fn publish(&self, db: &DatabaseConnection, events: impl IntoIterator<Item = Event>) {
+        if db.get_database_backend() != DatabaseBackend::Postgres {
+            for event in events {
+                let _ = self.sender.send(event);
             }
-        } else {
-            let _ = self.sender.send(event);
+            return;
+        }
+        let payloads = self::payloads(events);
+        if payloads.is_empty() {
+            return;
+        }
+        let calls: Vec<String> = (0..payloads.len())
+            .map(|n| format!("pg_notify($1, ${})", n + 2))
+            .collect();
+        let mut values = vec![CHANNEL.into()];
+        values.extend(payloads.into_iter().map(Into::into));
+        let statement = Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            format!("SELECT {}", calls.join(", ")),
+            values,
+        );
+        if let Err(err) = db.execute_raw(statement).await {
+            tracing::warn!(error = %err, "could not publish events");
         }
     }
 
@@ -136,6 +152,23 @@ impl Events {
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.sender.subscribe()
     }
+}
+
+/// The `NOTIFY` payloads that carry `events`: one event per line, each payload at most
+/// [`PAYLOAD_BYTES`] long.
+fn payloads(events: impl IntoIterator<Item = Event>) -> Vec<String> {
+    let mut payloads: Vec<String> = Vec::new();
+    for event in events {
+        let line = event.encode();
+        match payloads.last_mut() {
+            Some(payload) if payload.len() + 1 + line.len() <= PAYLOAD_BYTES => {
+                payload.push('\n');
+                payload.push_str(&line);
+            }
+            _ => payloads.push(line),
+        }
+    }
+    payloads
 }
 
 /// How long one attempt to connect the listener waits for Postgres before the next one starts.
@@ -170,5 +203,30 @@ async fn reconnect_listener(url: &str) -> PgListener {
                 tokio::time::sleep(RECONNECT_PAUSE).await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_travel_one_per_line_in_payloads_postgres_takes() {
+        let events: Vec<Event> = (0..500)
+            .map(|n| match n % 3 {
+                0 => Event::Suggestion(Uuid::now_v7()),
+                1 => Event::PricingPoll(Uuid::now_v7()),
+                _ => Event::Sync(Scope::User(Uuid::now_v7())),
+            })
+            .collect();
+        let encoded = payloads(events.clone());
+        assert!(encoded.len() > 1, "500 events do not fit one payload");
+        assert!(encoded.iter().all(|p| p.len() <= PAYLOAD_BYTES));
+        let decoded: Vec<Event> = encoded
+            .iter()
+            .flat_map(|p| p.lines().filter_map(Event::decode))
+            .collect();
+        assert_eq!(decoded, events);
+        assert_eq!(payloads(Vec::new()), Vec::<String>::new());
     }
 }

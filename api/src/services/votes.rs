@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::suggestions;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
+use crate::events::Event;
 use crate::state::AppState;
 use crate::sync::SyncWriter;
 
@@ -26,15 +27,14 @@ pub async fn cast(
 ) -> AppResult<suggestion::Model> {
     let txn = crate::db::begin_write(&state.db).await?;
     let mut sync = SyncWriter::new();
-    let (updated, changed) = cast_in(&txn, viewer, suggestion_id, value, &mut sync).await?;
+    let (updated, _) = cast_in(&txn, viewer, suggestion_id, value, &mut sync).await?;
     sync.commit(txn, state).await?;
-    if changed {
-        state.events.suggestion_updated(&state.db, updated.id).await;
-    }
     Ok(updated)
 }
 
-/// [`cast`] inside the caller's transaction; also says whether anything changed.
+/// [`cast`] inside the caller's transaction; also says whether anything changed. A change is
+/// announced to `suggestionUpdated` subscribers once `sync`'s transaction commits (a pushed
+/// SET_VOTE too).
 pub async fn cast_in(
     txn: &DatabaseTransaction,
     viewer: &Viewer,
@@ -59,14 +59,13 @@ pub async fn cast_in(
     if previous == value {
         return Ok((locked, false));
     }
-    put(txn, suggestion_id, voter.id, value, Utc::now()).await?;
+    let row = put(txn, suggestion_id, voter.id, value, Utc::now()).await?;
     let up = weight(value, Value::Up) - weight(previous, Value::Up);
     let down = weight(value, Value::Down) - weight(previous, Value::Down);
     let updated = suggestions::apply_tally(txn, locked, up, down, 0).await?;
-    if let Some(row) = find(txn, suggestion_id, voter.id).await? {
-        sync.vote(&row);
-    }
+    sync.vote(&row);
     sync.suggestion(&updated);
+    sync.announce(Event::Suggestion(updated.id));
     Ok((updated, true))
 }
 
@@ -96,16 +95,16 @@ pub async fn find_for_user(
         .await?)
 }
 
-/// Writes the vote row (insert or overwrite). The caller holds the suggestion's row lock and
-/// adjusts the counters.
+/// Writes the vote row (insert or overwrite) and returns it as written. The caller holds the
+/// suggestion's row lock and adjusts the counters.
 pub(super) async fn put(
     db: &impl ConnectionTrait,
     suggestion_id: Uuid,
     user_id: Uuid,
     value: Value,
     now: DateTime<Utc>,
-) -> AppResult<()> {
-    vote::Entity::insert(vote::ActiveModel {
+) -> AppResult<vote::Model> {
+    Ok(vote::Entity::insert(vote::ActiveModel {
         id: Set(Uuid::now_v7()),
         suggestion_id: Set(suggestion_id),
         user_id: Set(user_id),
@@ -118,9 +117,8 @@ pub(super) async fn put(
             .update_columns([vote::Column::Value, vote::Column::UpdatedAt])
             .to_owned(),
     )
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
+    .exec_with_returning(db)
+    .await?)
 }
 
 fn weight(value: Value, counted: Value) -> i32 {

@@ -2,7 +2,8 @@
 //! what it changed here during its transaction; [`SyncWriter::commit`] then takes the next
 //! `seq` as the last thing before COMMIT (under the counter row's lock, so seq order is commit
 //! order), moves each changed row's `sync_entity` entry to that seq, records field versions for
-//! merges, commits, and pokes the affected scopes.
+//! merges, commits, and pokes the affected scopes, with the write's other live events, in one
+//! `NOTIFY`.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -17,6 +18,7 @@ use uuid::Uuid;
 
 use super::scopes::Scope;
 use crate::error::{AppError, AppResult};
+use crate::events::Event;
 use crate::state::AppState;
 
 /// The kinds of synced rows, as `sync_entity.entity` names them.
@@ -108,6 +110,7 @@ pub struct SyncWriter {
     positions: HashMap<(Scope, EntityKind, Uuid), usize>,
     fields: Vec<(EntityKind, Uuid, &'static str)>,
     client_group: Option<Uuid>,
+    announced: Vec<Event>,
 }
 
 /// Rows per multi-row insert (SQLite allows 32 766 bound values).
@@ -140,6 +143,14 @@ impl SyncWriter {
                     op,
                 });
             }
+        }
+    }
+
+    /// A live event to publish with the pokes once the transaction committed (e.g. "this
+    /// suggestion changed"); one event announced twice goes once.
+    pub fn announce(&mut self, event: Event) {
+        if !self.announced.contains(&event) {
+            self.announced.push(event);
         }
     }
 
@@ -407,11 +418,12 @@ impl SyncWriter {
         Ok(seq)
     }
 
-    /// Tells `syncPoke` subscribers of the touched scopes to pull (after commit).
+    /// Tells `syncPoke` subscribers of the touched scopes to pull, and publishes the announced
+    /// events, all in one `NOTIFY` (after commit).
     pub async fn poke(&self, state: &AppState) {
-        for scope in self.scopes() {
-            state.events.sync_poke(&state.db, scope).await;
-        }
+        let pokes = self.scopes().into_iter().map(Event::Sync);
+        let events = pokes.chain(self.announced.iter().copied());
+        state.events.publish(&state.db, events).await;
     }
 }
 

@@ -192,3 +192,63 @@ async fn subscribers_hear_changes_again_after_the_event_listener_loses_its_conne
     .await;
     assert_eq!(listening, 1, "the server listens again, on one connection");
 }
+
+// A vote a device pushes (SET_VOTE) is announced like one cast over GraphQL, after its commit.
+#[tokio::test]
+async fn a_pushed_vote_reaches_the_subscribers() {
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("owner").await;
+    let community_id = create_community(&app, &owner, "fans", "PUBLIC").await;
+    let voter = member(&app, "voter", &community_id).await;
+    let id = submit(&app, &owner, &community_id, "Voted offline").await;
+    let mut socket = connect(&app, &owner).await;
+    subscribe(&mut socket, "1", &id).await;
+
+    let mut device = crate::sync_client::SyncClient::new(&voter);
+    device.queue("SET_VOTE", json!({ "suggestionId": id, "value": "UP" }));
+    assert_eq!(
+        crate::sync_client::summary(&device.push(&app).await),
+        ["1 APPLIED"]
+    );
+    let update = next_update(&mut socket, "1").await;
+    assert_eq!(
+        (update["id"].clone(), update["upvotes"].clone()),
+        (json!(id), json!(1))
+    );
+}
+
+// The events of one write travel in one NOTIFY: a vote pokes the community's and the voter's
+// sync scopes and announces the suggestion — one payload of three lines, not three round trips.
+#[tokio::test]
+#[cfg_attr(not(canyu_postgres), ignore = "needs Postgres (set TEST_DATABASE_URL)")]
+async fn the_events_of_one_vote_travel_in_one_notify() {
+    use sea_orm::sqlx::postgres::PgListener;
+
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("owner").await;
+    let community_id = create_community(&app, &owner, "fans", "PUBLIC").await;
+    let voter = member(&app, "voter", &community_id).await;
+    let id = submit(&app, &owner, &community_id, "One notify").await;
+    let mut listener = PgListener::connect(&app.state.config.database_url)
+        .await
+        .unwrap();
+    listener.listen("canyu_events").await.unwrap();
+
+    vote(&app, &voter, &id, "UP").await;
+    let mut payloads = Vec::new();
+    while let Ok(received) = tokio::time::timeout(Duration::from_millis(500), listener.recv()).await
+    {
+        payloads.push(received.unwrap().payload().to_string());
+    }
+    assert_eq!(payloads.len(), 1, "{payloads:?}");
+    let mut lines: Vec<&str> = payloads[0].lines().collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            format!("suggestion:{id}"),
+            format!("sync:community:{community_id}"),
+            format!("sync:user:{}", voter.id),
+        ]
+    );
+}
