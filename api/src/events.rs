@@ -13,8 +13,8 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
+use crate::changes::Scope;
 use crate::error::AppResult;
-use crate::sync::Scope;
 
 /// The Postgres channel events travel on.
 const CHANNEL: &str = "canyu_events";

@@ -2,6 +2,7 @@
 //! behind it. `main.rs` only calls [`cli::run`].
 
 pub mod auth;
+pub mod changes;
 pub mod cli;
 pub mod clock;
 pub mod config;

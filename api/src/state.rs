@@ -9,7 +9,7 @@ use crate::auth::keys::KeyStore;
 use crate::auth::passwords::PasswordHasherPool;
 use crate::auth::tokens::TokenIssuer;
 use crate::config::Config;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::events::Events;
 use crate::rate_limits::RateLimiter;
 use crate::telemetry::Metrics;
@@ -38,39 +38,6 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Connects to the database, migrates it, makes sure the sync counter (with the cursor key)
-    /// and a signing key exist, and that data from before sync is in the change index; starts
-    /// the background tasks every server runs (the event listener, and `tasks.rs`).
-    pub async fn init(config: Config) -> AppResult<Self> {
-        // Migrations and the start-up work run on a connection of their own, free of the
-        // statement time limit (which is the requests').
-        let setup = crate::db::connect(&config.database_url, 1, None).await?;
-        crate::db::migrate(&setup).await?;
-        let cursor_key = crate::sync::ensure_counter(&setup).await?;
-        KeyStore::new(setup.clone(), longest_token_ttl(&config))
-            .ensure_key()
-            .await?;
-        crate::sync::index_existing_data(&setup).await?;
-        setup.close().await?;
-        let db = crate::db::connect(
-            &config.database_url,
-            config.database_max_connections,
-            Some(config.request_timeout),
-        )
-        .await?;
-        let state = Self::from_parts(db, config, cursor_key)?;
-        state
-            .events
-            .listen(&state.db, &state.config.database_url)
-            .await?;
-        crate::tasks::spawn_all(&state);
-        state
-            .db_health
-            .watch(&state.config.database_url)
-            .map_err(|e| AppError::internal(format!("cannot start the database probe: {e}")))?;
-        Ok(state)
-    }
-
     /// Builds the state over an already migrated connection whose cursor key is `cursor_key`.
     pub fn from_parts(
         mut db: DatabaseConnection,
@@ -107,6 +74,16 @@ impl AppState {
 }
 
 /// The longest lifetime of any token the server signs (how long a retired key must verify).
-fn longest_token_ttl(config: &Config) -> std::time::Duration {
+pub fn longest_token_ttl(config: &Config) -> std::time::Duration {
     config.access_token_ttl.max(config.partner_token_ttl)
+}
+
+impl crate::changes::Publish for AppState {
+    fn database(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    fn events(&self) -> &Events {
+        &self.events
+    }
 }

@@ -105,7 +105,8 @@ impl TestApp {
             env.extend(roomy_limits());
             Config::from_lookup(|name| env.get(name).cloned()).expect("test config")
         };
-        let (first, second) = tokio::join!(AppState::init(config()), AppState::init(config()));
+        let (first, second) =
+            tokio::join!(canyu::cli::start(config()), canyu::cli::start(config()));
         let first = Self::serve(first.expect("the first replica starts"), database);
         let second = Self::serve(
             second.expect("the second replica starts"),
@@ -133,7 +134,7 @@ impl TestApp {
     }
 
     async fn start(config: Config, database: TestDatabase) -> TestApp {
-        let state = AppState::init(config).await.expect("app state");
+        let state = canyu::cli::start(config).await.expect("app state");
         Self::serve(state, database)
     }
 

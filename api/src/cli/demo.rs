@@ -402,7 +402,7 @@ pub async fn seed(state: &AppState, size: DemoSize) -> AppResult<DemoReport> {
     }
     // Bulk inserts bypass the services: put every row into the sync change index at once, and
     // count the suggestions into the loop metrics.
-    crate::sync::reindex(&state.db).await?;
+    crate::changes::reindex(&state.db).await?;
     metrics::recount_all(&state.db).await?;
     // The planner's statistics for what was just loaded: without them (Postgres' autovacuum
     // may be off, SQLite never gathers them by itself) every read is planned for empty tables.

@@ -9,9 +9,11 @@ use std::io::{BufRead, IsTerminal};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use crate::auth::keys::KeyStore;
 use crate::config::Config;
+use crate::error::{AppError, AppResult};
 use crate::http::Application;
-use crate::state::AppState;
+use crate::state::{AppState, longest_token_ttl};
 
 #[derive(Parser)]
 #[command(
@@ -68,7 +70,7 @@ pub async fn run() -> anyhow::Result<()> {
     let config = Config::from_env()?;
     match command {
         Command::Serve => {
-            let state = AppState::init(config).await?;
+            let state = start(config).await?;
             let app = Application::build(state)?;
             tracing::info!(port = app.port(), "canyu listening; GraphiQL at /graphql");
             app.run_until_stopped().await?;
@@ -79,7 +81,7 @@ pub async fn run() -> anyhow::Result<()> {
             println!("database is up to date");
         }
         Command::CreateAdmin { handle } => {
-            let state = AppState::init(config).await?;
+            let state = start(config).await?;
             let password = read_password()?;
             let (user, created) = crate::services::users::create_admin(&state, &handle, password)
                 .await
@@ -88,7 +90,7 @@ pub async fn run() -> anyhow::Result<()> {
             println!("{verb} {} as ADMIN ({})", user.handle, user.id);
         }
         Command::RotateKeys => {
-            let state = AppState::init(config).await?;
+            let state = start(config).await?;
             let kid = state
                 .keys
                 .rotate()
@@ -102,7 +104,7 @@ pub async fn run() -> anyhow::Result<()> {
             votes,
             comments,
         } => {
-            let state = AppState::init(config).await?;
+            let state = start(config).await?;
             let size = demo::DemoSize {
                 users,
                 suggestions,
@@ -126,7 +128,7 @@ pub async fn run() -> anyhow::Result<()> {
             );
         }
         Command::SyncCompact => {
-            let state = AppState::init(config).await?;
+            let state = start(config).await?;
             let purged = crate::sync::compact(&state)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -157,4 +159,38 @@ fn read_password() -> anyhow::Result<Option<String>> {
         line.trim_end_matches(['\r', '\n']).to_string()
     };
     Ok((!password.is_empty()).then_some(password))
+}
+
+/// Starts a server's state: connects to the database, migrates it, makes sure the sync counter
+/// (with the cursor key) and a signing key exist, and that data from before sync is in the
+/// change index; starts the background tasks every server runs (the event listener, and
+/// `tasks.rs`). Every command that serves or works on the database begins here.
+pub async fn start(config: Config) -> AppResult<AppState> {
+    // Migrations and the start-up work run on a connection of their own, free of the
+    // statement time limit (which is the requests').
+    let setup = crate::db::connect(&config.database_url, 1, None).await?;
+    crate::db::migrate(&setup).await?;
+    let cursor_key = crate::changes::ensure_counter(&setup).await?;
+    KeyStore::new(setup.clone(), longest_token_ttl(&config))
+        .ensure_key()
+        .await?;
+    crate::changes::index_existing_data(&setup).await?;
+    setup.close().await?;
+    let db = crate::db::connect(
+        &config.database_url,
+        config.database_max_connections,
+        Some(config.request_timeout),
+    )
+    .await?;
+    let state = AppState::from_parts(db, config, cursor_key)?;
+    state
+        .events
+        .listen(&state.db, &state.config.database_url)
+        .await?;
+    crate::tasks::spawn_all(&state);
+    state
+        .db_health
+        .watch(&state.config.database_url)
+        .map_err(|e| AppError::internal(format!("cannot start the database probe: {e}")))?;
+    Ok(state)
 }

@@ -115,7 +115,7 @@ pub struct PullInput {
 }
 
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
-#[graphql(remote = "crate::sync::Op")]
+#[graphql(remote = "crate::changes::Op")]
 pub enum ChangeOp {
     Upsert,
     Delete,
@@ -356,7 +356,7 @@ impl From<pull::Change> for Change {
             entity_id: ID(change.entity_id.to_string()),
             version: change.version,
         };
-        use sync_core::EntityKind as K;
+        use crate::changes::EntityKind as K;
         // The change type of each kind, with its entity when the payload is of that kind.
         macro_rules! change {
             ($variant:ident, $change:ident, $payload:ident, $convert:expr) => {
@@ -556,7 +556,9 @@ impl SyncSubscription {
                 use tokio::sync::broadcast::error::RecvError;
                 loop {
                     let refresh = match receiver.recv().await {
-                        Ok(Event::Sync(scope)) if scope == sync_core::Scope::User(user) => true,
+                        Ok(Event::Sync(scope)) if scope == crate::changes::Scope::User(user) => {
+                            true
+                        }
                         Ok(Event::Sync(scope)) if held.contains(&scope) => false,
                         Ok(_) => continue,
                         // A lag may have hidden a poke: read the scopes again and poke anyway.

@@ -28,13 +28,13 @@ use tokio::task::JoinHandle;
 
 use super::{bearer_token, client_of};
 use crate::auth::Viewer;
+use crate::changes::Scope;
 use crate::error::AppError;
 use crate::events::Event;
 use crate::graphql::{self, AppSchema, OperationKind, limits, response_order};
 use crate::rate_limits::ClientAddress;
 use crate::services::users;
 use crate::state::AppState;
-use crate::sync::Scope;
 
 /// The one subprotocol spoken.
 const PROTOCOL: &str = "graphql-transport-ws";

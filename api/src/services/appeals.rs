@@ -14,10 +14,10 @@ use uuid::Uuid;
 
 use super::{communities, input, memberships, sanctions};
 use crate::auth::Viewer;
+use crate::changes::SyncWriter;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{Page, PageRequest, TimeOrder, after_time_key, time_key};
 use crate::state::AppState;
-use crate::sync::SyncWriter;
 
 /// Appeals a sanction of the caller's own (another's is NOT_FOUND). Once per sanction
 /// (CONFLICT after); a lifted sanction has nothing left to appeal (CONFLICT).

@@ -17,11 +17,11 @@ use uuid::Uuid;
 use super::idempotency::{Created, create_once};
 use super::{growth, input, memberships, reports, suggestions};
 use crate::auth::Viewer;
+use crate::changes::SyncWriter;
 use crate::db::placeholders;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{Page, PageRequest, TimeOrder, after_time_key, time_key};
 use crate::state::AppState;
-use crate::sync::SyncWriter;
 
 /// The longest comment, in characters.
 const MAX_BODY: usize = 10_000;

@@ -19,10 +19,10 @@ use super::input::{escape_like, line, text};
 use super::memberships::require_moderator;
 use super::sanctions;
 use crate::auth::Viewer;
+use crate::changes::SyncWriter;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{Page, PageRequest};
 use crate::state::AppState;
-use crate::sync::SyncWriter;
 
 /// What `createCommunity` asks for.
 #[derive(Debug, Clone)]

@@ -26,10 +26,10 @@ use super::pricing_ballots::{self, BallotInput, DECISION};
 use super::pricing_polls::{self, PollStatus, status_at};
 use super::{communities, input, suggestion_workflow, suggestions};
 use crate::auth::Viewer;
+use crate::changes::SyncWriter;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{Page, PageRequest};
 use crate::state::AppState;
-use crate::sync::SyncWriter;
 
 /// Most options of one vote.
 pub const MAX_OPTIONS: usize = 20;

@@ -24,11 +24,11 @@ use super::audit::Actor;
 use super::idempotency::{Created, create_once};
 use super::{communities, input, users};
 use crate::auth::Viewer;
+use crate::changes::SyncWriter;
 use crate::db::placeholders;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{Page, PageRequest, TimeOrder, after_time_key, time_key};
 use crate::state::AppState;
-use crate::sync::SyncWriter;
 
 /// Levels by growth points: a user is at the highest level whose threshold they reached.
 pub const LEVELS: &[(i32, i64)] = &[

@@ -23,10 +23,10 @@ use super::dividend_math::WHOLE_BPS;
 use super::idempotency::{Created, create_once, replay};
 use super::{growth, input, money, suggestion_workflow, suggestions};
 use crate::auth::Viewer;
+use crate::changes::SyncWriter;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{Page, PageRequest, TimeOrder, after_time_key, time_key};
 use crate::state::AppState;
-use crate::sync::SyncWriter;
 
 /// The share when adoption does not name one: 1% of net sales.
 pub const DEFAULT_SHARE_BPS: i32 = 100;

@@ -15,9 +15,9 @@ use uuid::Uuid;
 use super::communities::require_visible;
 use super::sanctions;
 use crate::auth::{UserViewer, Viewer};
+use crate::changes::SyncWriter;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::sync::SyncWriter;
 
 /// Joins a community: PUBLIC at once; PRIVATE at once when invited, else as a request that a
 /// moderator approves. Joining again returns the membership unchanged.

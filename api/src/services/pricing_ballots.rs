@@ -21,10 +21,10 @@ use super::pricing_polls::{
 };
 use super::{decision_polls, memberships};
 use crate::auth::Viewer;
+use crate::changes::SyncWriter;
 use crate::db::placeholders;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::sync::SyncWriter;
 
 /// A ballot as cast: exactly the part matching the poll's method.
 #[derive(Debug, Clone, Default)]

@@ -30,11 +30,11 @@ use super::pricing_ballots::{CHEAP, CHOICE, EXPENSIVE, GG_HIGHEST, TOO_CHEAP, TO
 use super::pricing_math::{self, VwTally};
 use super::{communities, decision_polls, input, notifications};
 use crate::auth::Viewer;
+use crate::changes::SyncWriter;
 use crate::db::placeholders;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{Page, PageRequest, TimeOrder, after_time_key, time_key};
 use crate::state::AppState;
-use crate::sync::SyncWriter;
 
 /// Where a poll stands at a given server time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

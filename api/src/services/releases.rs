@@ -19,10 +19,10 @@ use uuid::Uuid;
 
 use super::{communities, input, notifications, suggestion_workflow, suggestions};
 use crate::auth::Viewer;
+use crate::changes::SyncWriter;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{Page, PageRequest, TimeOrder, after_time_key, time_key};
 use crate::state::AppState;
-use crate::sync::SyncWriter;
 
 /// Most items in one release.
 pub const MAX_ITEMS: usize = 100;

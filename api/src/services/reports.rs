@@ -15,10 +15,10 @@ use uuid::Uuid;
 
 use super::{communities, input, memberships, moderation_log, users};
 use crate::auth::Viewer;
+use crate::changes::{EntityKind, Op, Scope, SyncWriter};
 use crate::error::{AppError, AppResult};
 use crate::pagination::{Page, PageRequest, TimeOrder, after_time_key, time_key};
 use crate::state::AppState;
-use crate::sync::{EntityKind, Op, Scope, SyncWriter};
 
 /// What `reportContent` asks for.
 #[derive(Debug, Clone)]

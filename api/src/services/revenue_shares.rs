@@ -26,10 +26,10 @@ use super::audit::{self, Actor};
 use super::input;
 use super::sales_reports::find_reports;
 use crate::auth::Viewer;
+use crate::changes::SyncWriter;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{Page, PageRequest, TimeOrder, after_time_key, time_key};
 use crate::state::AppState;
-use crate::sync::SyncWriter;
 
 /// Most records one approve or pay call may move.
 pub const MAX_IDS: usize = 100;

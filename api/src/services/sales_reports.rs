@@ -18,9 +18,9 @@ use super::idempotency::{Created, create_once};
 use super::revenue_shares::communities_of;
 use super::{dividend_math, idea_rewards, input, money};
 use crate::auth::Viewer;
+use crate::changes::SyncWriter;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::sync::SyncWriter;
 
 /// What `reportSales` asks for.
 #[derive(Debug, Clone)]

@@ -20,10 +20,10 @@ use uuid::Uuid;
 
 use super::{communities, growth, input, memberships, moderation_log, users};
 use crate::auth::Viewer;
+use crate::changes::SyncWriter;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{Page, PageRequest, TimeOrder, after_time_key, time_key};
 use crate::state::AppState;
-use crate::sync::SyncWriter;
 
 /// What `sanctionUser` asks for.
 #[derive(Debug, Clone)]

@@ -113,7 +113,7 @@ pub async fn log_out(state: &AppState, presented: &str) -> AppResult<()> {
         // Open sockets of this session end now rather than at their next check.
         state
             .events
-            .sync_poke(&state.db, crate::sync::Scope::User(row.user_id))
+            .sync_poke(&state.db, crate::changes::Scope::User(row.user_id))
             .await;
     }
     Ok(())

@@ -20,9 +20,9 @@ use uuid::Uuid;
 use super::suggestions::{apply_tally, lock_visible};
 use super::{growth, input, metrics, notifications};
 use crate::auth::Viewer;
+use crate::changes::SyncWriter;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::sync::SyncWriter;
 
 /// Moves a suggestion to `status` (STAFF/ADMIN), as the workflow allows.
 pub async fn set_status(

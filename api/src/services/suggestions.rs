@@ -22,10 +22,10 @@ use super::idempotency::{Created, create_once};
 use super::suggestion_workflow::record_event;
 use super::{communities, growth, input, memberships, metrics, reports};
 use crate::auth::{UserViewer, Viewer};
+use crate::changes::{EntityKind, Op, Scope, SyncWriter};
 use crate::db::placeholders;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::sync::{EntityKind, Op, Scope, SyncWriter};
 
 /// How long a listing cursor stays valid: the snapshot it pages against must still be
 /// reconstructible from `tally_change`, which keeps this much history.

@@ -152,7 +152,7 @@ pub async fn change_password(
 async fn account_changed(state: &AppState, user_id: Uuid) {
     state
         .events
-        .sync_poke(&state.db, crate::sync::Scope::User(user_id))
+        .sync_poke(&state.db, crate::changes::Scope::User(user_id))
         .await;
 }
 

@@ -12,10 +12,10 @@ use uuid::Uuid;
 
 use super::suggestions;
 use crate::auth::Viewer;
+use crate::changes::SyncWriter;
 use crate::error::{AppError, AppResult};
 use crate::events::Event;
 use crate::state::AppState;
-use crate::sync::SyncWriter;
 
 /// Sets the caller's vote on a suggestion (ACTIVE members). The same vote again changes
 /// nothing; NONE retracts. Closed suggestions (DUPLICATE, DECLINED, SHIPPED) take no votes.

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::push::{ClientMutation, MutationResult, Outcome};
-use super::writer::{EntityKind, SyncWriter};
 use crate::auth::Viewer;
+use crate::changes::{EntityKind, SyncWriter};
 use crate::error::{AppError, AppResult};
 use crate::services::pricing_ballots::BallotInput;
 use crate::services::suggestions::{NewSuggestion, SuggestionChanges};

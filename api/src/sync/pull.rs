@@ -16,10 +16,10 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::cursor::{Backfill, Cursor};
-use super::scopes::{self, Scope, ScopeSet};
-use super::writer::{EntityKind, Op};
+use super::scopes::{self, ScopeSet};
 use super::{MIN_PULL_SCHEMA_VERSION, check_versions, ensure_group};
 use crate::auth::Viewer;
+use crate::changes::{EntityKind, Op, Scope};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 

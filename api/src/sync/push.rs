@@ -18,9 +18,9 @@ use uuid::Uuid;
 
 pub use super::mutations::MutationName;
 use super::mutations::run;
-use super::writer::SyncWriter;
 use super::{check_versions, ensure_group};
 use crate::auth::Viewer;
+use crate::changes::SyncWriter;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 

@@ -1,4 +1,4 @@
-//! Scopes: the server's unit of visibility for sync. A user holds `user:<their id>`,
+//! Who holds which scopes ([`Scope`], the unit of visibility of the change index): a user holds `user:<their id>`,
 //! `community:<id>` for every community where they are an ACTIVE member not banned now, and — as an ADMIN —
 //! `admin:<id>` for those communities too. Every synced row lives in one or more scopes.
 //!
@@ -6,8 +6,6 @@
 //! once in `sync_scope_set`, so a cursor has the same size for one community or ten thousand.
 
 use std::collections::BTreeSet;
-use std::fmt;
-use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use entity::membership::{self, MembershipStatus};
@@ -17,44 +15,8 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
+use crate::changes::Scope;
 use crate::error::{AppError, AppResult};
-
-/// One scope.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Scope {
-    /// A user's private rows: their votes, ballots, memberships, revenue shares.
-    User(Uuid),
-    /// A community's shared rows: the community, its suggestions, comments and polls.
-    Community(Uuid),
-    /// What the brand's admins see of a community: its revenue-share records.
-    Admin(Uuid),
-}
-
-impl fmt::Display for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Scope::User(id) => write!(f, "user:{id}"),
-            Scope::Community(id) => write!(f, "community:{id}"),
-            Scope::Admin(id) => write!(f, "admin:{id}"),
-        }
-    }
-}
-
-impl FromStr for Scope {
-    type Err = AppError;
-
-    fn from_str(text: &str) -> AppResult<Self> {
-        let invalid = || AppError::internal(format!("not a scope: {text}"));
-        let (kind, id) = text.split_once(':').ok_or_else(invalid)?;
-        let id = Uuid::parse_str(id).map_err(|_| invalid())?;
-        match kind {
-            "user" => Ok(Scope::User(id)),
-            "community" => Ok(Scope::Community(id)),
-            "admin" => Ok(Scope::Admin(id)),
-            _ => Err(invalid()),
-        }
-    }
-}
 
 /// The scopes `user_id` holds now, as `db` (a pull's snapshot) sees them.
 pub async fn held_by(db: &impl ConnectionTrait, user_id: Uuid) -> AppResult<BTreeSet<Scope>> {
@@ -167,15 +129,6 @@ impl ScopeSet {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn scopes_round_trip_through_text() {
-        let id = Uuid::now_v7();
-        for scope in [Scope::User(id), Scope::Community(id), Scope::Admin(id)] {
-            assert_eq!(scope.to_string().parse::<Scope>().unwrap(), scope);
-        }
-        assert!("team:x".parse::<Scope>().is_err());
-    }
 
     #[test]
     fn a_scope_set_has_one_digest_whatever_the_order() {

@@ -639,7 +639,7 @@ async fn a_transaction_that_starts_first_and_commits_last_is_still_delivered() {
 
     // A: alice's vote, written but not committed.
     let txn = canyu::db::begin_write(&app.state.db).await.unwrap();
-    let mut writer = canyu::sync::SyncWriter::new();
+    let mut writer = canyu::changes::SyncWriter::new();
     let viewer = canyu::auth::Viewer::User(canyu::auth::UserViewer {
         id: as_uuid(&s.alice.id),
         role: canyu::auth::Role::Member,
@@ -695,6 +695,97 @@ async fn a_transaction_that_starts_first_and_commits_last_is_still_delivered() {
     assert_eq!(entity_of(votes[0])["suggestionId"], target.as_str());
     assert_eq!(entity_of(votes[0])["value"], "UP");
     assert_eq!(entity_of(votes[0])["userId"], s.alice.id.as_str());
+}
+
+/// Eight rounds of pushes to `server`: four new suggestions and three votes on the newest
+/// each; then one writer fewer is left. Returns the suggestions made.
+async fn write_rounds(
+    mut device: SyncClient,
+    server: &TestApp,
+    community: &str,
+    writers_left: &Cell<i32>,
+) -> Vec<String> {
+    let mut created: Vec<String> = Vec::new();
+    for round in 0..8 {
+        for n in 0..4 {
+            let id = new_id();
+            let title = format!("{} {round}.{n}", device.client_id);
+            device.queue("CREATE_SUGGESTION", idea(&id, community, &title));
+            created.push(id);
+        }
+        for id in created.iter().rev().take(3) {
+            let value = if round % 2 == 0 { "UP" } else { "DOWN" };
+            device.queue("SET_VOTE", json!({ "suggestionId": id, "value": value }));
+        }
+        device.push_all(server).await;
+    }
+    writers_left.set(writers_left.get() - 1);
+    created
+}
+
+// Two replicas take pushes at once (each write on its own connection and transaction) while a
+// device pulls small pages from both in turn: every change reaches it exactly once — no
+// (entity, version) twice, the versions of an entity only ever rising — and in the end it holds
+// every suggestion with the counters the API shows.
+#[tokio::test]
+#[cfg_attr(not(canyu_postgres), ignore = "needs Postgres (set TEST_DATABASE_URL)")]
+async fn writers_on_two_replicas_reach_a_device_pulling_meanwhile_exactly_once() {
+    let s = scene().await;
+    let app = &s.app;
+    let replica = app.replica(&[]).await;
+    let carol = member(app, "carol", &s.community).await;
+    let mut watcher = SyncClient::new(&carol);
+    watcher.pull_all(app, 100).await;
+
+    let writers_left = Cell::new(2);
+    let pull = async {
+        let mut pages = Vec::new();
+        let mut turn = 0;
+        while writers_left.get() > 0 {
+            let server = if turn % 2 == 0 { app } else { &replica };
+            pages.push(watcher.pull(server, 7).await);
+            turn += 1;
+        }
+        pages.extend(watcher.pull_all(&replica, 7).await);
+        pages
+    };
+    let ((by_alice, by_bob), pages) = join(
+        join(
+            write_rounds(SyncClient::new(&s.alice), app, &s.community, &writers_left),
+            write_rounds(
+                SyncClient::new(&s.bob),
+                &replica,
+                &s.community,
+                &writers_left,
+            ),
+        ),
+        pull,
+    )
+    .await;
+
+    let mut versions: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for change in changes_of(&pages) {
+        let key = (change_kind(change), text_of(change, "entityId"));
+        let version = change["version"].as_i64().unwrap();
+        if let Some(before) = versions.insert(key.clone(), version) {
+            assert!(
+                version > before,
+                "{key:?} came as version {before}, then {version}"
+            );
+        }
+    }
+    let expected: BTreeSet<String> = by_alice.into_iter().chain(by_bob).collect();
+    assert_eq!(expected.len(), 64);
+    assert_eq!(watcher.ids_of("Suggestion"), expected);
+    for id in &expected {
+        let shown = read_suggestion(app, Some(&carol), id, COUNTERS).await;
+        let held = watcher.entity("Suggestion", id).unwrap();
+        assert_eq!(
+            (held["upvotes"].clone(), held["downvotes"].clone()),
+            (shown["upvotes"].clone(), shown["downvotes"].clone()),
+            "{id}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,13 +13,21 @@ use entity::{
     revenue_share_record, sanction, suggestion, sync_entity, sync_field_version, vote,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, Set, Statement};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, Set, Statement,
+};
 use uuid::Uuid;
 
-use super::scopes::Scope;
+use super::scope::Scope;
 use crate::error::{AppError, AppResult};
-use crate::events::Event;
-use crate::state::AppState;
+use crate::events::{Event, Events};
+
+/// Where a committed write's events go: the database they travel through (`NOTIFY` on
+/// Postgres) and this process's hub. The server's state is one.
+pub trait Publish {
+    fn database(&self) -> &DatabaseConnection;
+    fn events(&self) -> &Events;
+}
 
 /// The kinds of synced rows, as `sync_entity.entity` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -410,20 +418,20 @@ impl SyncWriter {
     pub async fn commit(
         mut self,
         txn: DatabaseTransaction,
-        state: &AppState,
+        to: &impl Publish,
     ) -> AppResult<Option<i64>> {
         let seq = self.flush(&txn).await?;
         txn.commit().await?;
-        self.poke(state).await;
+        self.poke(to).await;
         Ok(seq)
     }
 
     /// Tells `syncPoke` subscribers of the touched scopes to pull, and publishes the announced
     /// events, all in one `NOTIFY` (after commit).
-    pub async fn poke(&self, state: &AppState) {
+    pub async fn poke(&self, to: &impl Publish) {
         let pokes = self.scopes().into_iter().map(Event::Sync);
         let events = pokes.chain(self.announced.iter().copied());
-        state.events.publish(&state.db, events).await;
+        to.events().publish(to.database(), events).await;
     }
 }
 
