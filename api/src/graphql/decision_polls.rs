@@ -17,7 +17,7 @@ use super::{loaders, parse_id, parse_optional_id, parts};
 use crate::error::AppError;
 use crate::pagination::PageRequest;
 use crate::services::decision_polls::{self, NewDecisionPoll, NewOption, Standing};
-use crate::services::{pricing_ballots, pricing_polls};
+use crate::services::pricing_polls;
 
 /// A feature decision vote: members choose up to `winners` options; at the close the top ones
 /// win and their suggestions become PLANNED.
@@ -134,12 +134,9 @@ impl DecisionPoll {
         else {
             return Ok(Vec::new());
         };
-        let chosen = pricing_ballots::choices(&ballot);
         let standings = self.standings(ctx).await?;
-        Ok(standings
-            .iter()
-            .filter(|s| chosen.contains(&s.option.position))
-            .map(|s| ID(s.option.id.to_string()))
+        Ok(decision_polls::chosen(&ballot, &standings)
+            .map(|option| ID(option.id.to_string()))
             .collect())
     }
 }

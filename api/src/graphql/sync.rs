@@ -25,7 +25,7 @@ use super::{loaders, parse_id, parts};
 use crate::error::AppError;
 use crate::events::Event;
 use crate::services::money::from_minor;
-use crate::services::{pricing_ballots, pricing_polls};
+use crate::services::{decision_polls, pricing_ballots, pricing_polls};
 use crate::sync::pull::{self, Payload, PullRequest, ScopeEvent as ScopeEventRow};
 use crate::sync::push::{self, ClientMutation, PushRequest};
 use crate::sync::{self as sync_core};
@@ -205,8 +205,7 @@ impl SyncedBallot {
 
     /// DECISION polls: the chosen options (empty for a pricing poll).
     async fn option_ids(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ID>> {
-        let chosen = pricing_ballots::choices(&self.model);
-        if chosen.is_empty() {
+        if pricing_ballots::choices(&self.model).is_empty() {
             return Ok(Vec::new());
         }
         let standings = loaders(ctx)?
@@ -215,11 +214,7 @@ impl SyncedBallot {
             .await
             .extend()?
             .unwrap_or_default();
-        let mut options: Vec<_> = standings
-            .into_iter()
-            .map(|standing| standing.option)
-            .filter(|option| chosen.contains(&option.position))
-            .collect();
+        let mut options: Vec<_> = decision_polls::chosen(&self.model, &standings).collect();
         options.sort_by_key(|option| option.position);
         Ok(options
             .into_iter()

@@ -62,6 +62,18 @@ pub struct Standing {
     pub votes: Option<i64>,
 }
 
+/// The options `ballot` chose, in the order of `standings`.
+pub fn chosen<'a>(
+    ballot: &entity::pricing_ballot::Model,
+    standings: &'a [Standing],
+) -> impl Iterator<Item = &'a decision_option::Model> {
+    let positions = crate::services::pricing_ballots::choices(ballot);
+    standings
+        .iter()
+        .map(|standing| &standing.option)
+        .filter(move |option| positions.contains(&option.position))
+}
+
 /// Creates a decision vote (STAFF/ADMIN): 2–20 options, all suggestions or all labels, the
 /// suggestions live in the community and still open to a decision (OPEN or UNDER_REVIEW),
 /// `winners` between 1 and one less than the options.

@@ -4,6 +4,8 @@
 //! device holds (the scopes themselves are kept once in `sync_scope_set`, so a cursor does not
 //! grow with the communities its user joins), and the backfills in progress.
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppResult;
@@ -59,6 +61,14 @@ impl Cursor {
             scope_set: None,
             backfills: Vec::new(),
         }
+    }
+
+    /// The digests of the scope sets this cursor names: its held scopes' and its backfills'.
+    pub fn named_sets(&self) -> BTreeSet<&String> {
+        self.scope_set
+            .iter()
+            .chain(self.backfills.iter().map(|b| &b.set))
+            .collect()
     }
 
     /// The signed cursor text (see [`crate::pagination::sign_cursor`]).

@@ -156,7 +156,7 @@ pub async fn pull(
         None => (Cursor::first(&counter.epoch, head), false),
     };
     // The sets the cursor names; one the purge has forgotten resets it too.
-    let (mut cursor, reset, mut sets) = match named_sets(&txn, &cursor).await? {
+    let (mut cursor, reset, mut sets) = match Sets::read(&txn, &cursor).await? {
         Some(sets) => (cursor, reset, sets),
         None => (Cursor::first(&counter.epoch, head), true, Sets::default()),
     };
@@ -244,6 +244,20 @@ struct Sets {
 }
 
 impl Sets {
+    /// The sets `cursor` names, read in the pull's snapshot; none when one of them is not
+    /// known (any more).
+    async fn read(txn: &DatabaseTransaction, cursor: &Cursor) -> AppResult<Option<Sets>> {
+        let mut sets = Sets::default();
+        for digest in cursor.named_sets() {
+            let Some((set, used_at)) = ScopeSet::find(txn, digest).await? else {
+                return Ok(None);
+            };
+            sets.used_at.insert(digest.clone(), used_at);
+            sets.add(set);
+        }
+        Ok(Some(sets))
+    }
+
     fn add(&mut self, set: ScopeSet) {
         self.named.insert(set.digest.clone(), set);
     }
@@ -253,11 +267,7 @@ impl Sets {
     /// cursor is handed out.
     async fn keep_named_by(&self, db: &DatabaseConnection, cursor: &Cursor) -> AppResult<()> {
         let now = Utc::now();
-        let named = cursor
-            .scope_set
-            .iter()
-            .chain(cursor.backfills.iter().map(|b| &b.set));
-        for digest in named.collect::<BTreeSet<_>>() {
+        for digest in cursor.named_sets() {
             let fresh = self
                 .used_at
                 .get(digest)
@@ -268,27 +278,6 @@ impl Sets {
         }
         Ok(())
     }
-}
-
-/// The sets `cursor` names (its scopes and its backfills'), read in the pull's snapshot; none
-/// when one of them is not known (any more).
-async fn named_sets(txn: &DatabaseTransaction, cursor: &Cursor) -> AppResult<Option<Sets>> {
-    let mut sets = Sets::default();
-    let named = cursor
-        .scope_set
-        .iter()
-        .chain(cursor.backfills.iter().map(|b| &b.set));
-    for digest in named {
-        if sets.named.contains_key(digest) {
-            continue;
-        }
-        let Some((set, used_at)) = ScopeSet::find(txn, digest).await? else {
-            return Ok(None);
-        };
-        sets.used_at.insert(digest.clone(), used_at);
-        sets.add(set);
-    }
-    Ok(Some(sets))
 }
 
 /// The rows of a page being filled, with its budgets.

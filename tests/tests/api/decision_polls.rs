@@ -489,25 +489,16 @@ async fn queries_for_decision_polls(
     viewer: &TestUser,
     community: &str,
 ) -> (f64, usize) {
-    let mut fewest = f64::MAX;
-    let mut listed = 0;
-    for _ in 0..5 {
-        let before = crate::support::db_queries(app).await;
-        let body = app
-            .graphql(LISTED, json!({ "c": community }), auth(viewer))
-            .await;
-        let after = crate::support::db_queries(app).await;
-        let nodes = ok(&body, "decisionPolls")["nodes"].as_array().unwrap();
-        assert!(
-            nodes
-                .iter()
-                .all(|n| n["viewerOptionIds"].as_array().unwrap().len() == 1),
-            "{body}"
-        );
-        listed = nodes.len();
-        fewest = fewest.min(after - before);
-    }
-    (fewest, listed)
+    let variables = json!({ "c": community });
+    let (fewest, body) = crate::support::fewest_queries(app, 5, LISTED, variables, viewer).await;
+    let nodes = ok(&body, "decisionPolls")["nodes"].as_array().unwrap();
+    assert!(
+        nodes
+            .iter()
+            .all(|n| n["viewerOptionIds"].as_array().unwrap().len() == 1),
+        "{body}"
+    );
+    (fewest, nodes.len())
 }
 
 #[tokio::test]

@@ -2028,18 +2028,12 @@ const COUNTED_POLLS: &str = "query($c: ID!) { pricingPolls(communityId: $c, firs
 /// The fewest queries (of three tries) listing the community's polls with ballots and results
 /// ran, and how many polls it listed.
 async fn queries_for_polls(app: &TestApp, viewer: &TestUser, community_id: &str) -> (f64, usize) {
-    let mut fewest = f64::MAX;
-    let mut listed = 0;
-    for _ in 0..3 {
-        let before = support::db_queries(app).await;
-        let body = app
-            .graphql(COUNTED_POLLS, json!({ "c": community_id }), auth(viewer))
-            .await;
-        let after = support::db_queries(app).await;
-        listed = ok(&body, "pricingPolls")["nodes"].as_array().unwrap().len();
-        fewest = fewest.min(after - before);
-    }
-    (fewest, listed)
+    let variables = json!({ "c": community_id });
+    let (fewest, body) = support::fewest_queries(app, 3, COUNTED_POLLS, variables, viewer).await;
+    (
+        fewest,
+        ok(&body, "pricingPolls")["nodes"].as_array().unwrap().len(),
+    )
 }
 
 #[tokio::test]

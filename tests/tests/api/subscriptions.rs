@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use canyu_tests::TestApp;
+use canyu_tests::{TestApp, TestUser};
 use serde_json::{Value, json};
 
 use crate::support::{
@@ -21,6 +21,31 @@ async fn subscribe(socket: &mut Socket, operation_id: &str, suggestion_id: &str)
 /// The next `suggestionUpdated` payload of `operation_id`.
 async fn next_update(socket: &mut Socket, operation_id: &str) -> Value {
     support::next_data(socket, operation_id, "suggestionUpdated").await
+}
+
+/// A server, a public community of `owner` with a member `voter`, and `owner`'s suggestion
+/// `id` titled `title`.
+struct Watched {
+    app: TestApp,
+    owner: TestUser,
+    community_id: String,
+    voter: TestUser,
+    id: String,
+}
+
+async fn watched(title: &str) -> Watched {
+    let app = TestApp::spawn().await;
+    let owner = app.sign_up("owner").await;
+    let community_id = create_community(&app, &owner, "fans", "PUBLIC").await;
+    let voter = member(&app, "voter", &community_id).await;
+    let id = submit(&app, &owner, &community_id, title).await;
+    Watched {
+        app,
+        owner,
+        community_id,
+        voter,
+        id,
+    }
 }
 
 #[tokio::test]
@@ -118,12 +143,14 @@ async fn a_private_suggestion_is_not_found_for_a_non_member_subscriber() {
 #[tokio::test]
 #[cfg_attr(not(canyu_postgres), ignore = "needs Postgres (set TEST_DATABASE_URL)")]
 async fn a_subscriber_on_another_replica_sees_the_update() {
-    let app = TestApp::spawn().await;
+    let Watched {
+        app,
+        owner,
+        voter,
+        id,
+        ..
+    } = watched("Across replicas").await;
     let replica = app.replica(&[]).await;
-    let owner = app.sign_up("owner").await;
-    let community_id = create_community(&app, &owner, "fans", "PUBLIC").await;
-    let voter = member(&app, "voter", &community_id).await;
-    let id = submit(&app, &owner, &community_id, "Across replicas").await;
 
     let mut socket = connect(&replica, &owner).await;
     subscribe(&mut socket, "1", &id).await;
@@ -142,11 +169,13 @@ async fn a_subscriber_on_another_replica_sees_the_update() {
 #[tokio::test]
 #[cfg_attr(not(canyu_postgres), ignore = "needs Postgres (set TEST_DATABASE_URL)")]
 async fn subscribers_hear_changes_again_after_the_event_listener_loses_its_connection() {
-    let app = TestApp::spawn().await;
-    let owner = app.sign_up("owner").await;
-    let community_id = create_community(&app, &owner, "fans", "PUBLIC").await;
-    let voter = member(&app, "voter", &community_id).await;
-    let id = submit(&app, &owner, &community_id, "Still live after a drop").await;
+    let Watched {
+        app,
+        owner,
+        voter,
+        id,
+        ..
+    } = watched("Still live after a drop").await;
     let mut socket = connect(&app, &owner).await;
     subscribe(&mut socket, "1", &id).await;
 
@@ -196,11 +225,13 @@ async fn subscribers_hear_changes_again_after_the_event_listener_loses_its_conne
 // A vote a device pushes (SET_VOTE) is announced like one cast over GraphQL, after its commit.
 #[tokio::test]
 async fn a_pushed_vote_reaches_the_subscribers() {
-    let app = TestApp::spawn().await;
-    let owner = app.sign_up("owner").await;
-    let community_id = create_community(&app, &owner, "fans", "PUBLIC").await;
-    let voter = member(&app, "voter", &community_id).await;
-    let id = submit(&app, &owner, &community_id, "Voted offline").await;
+    let Watched {
+        app,
+        owner,
+        voter,
+        id,
+        ..
+    } = watched("Voted offline").await;
     let mut socket = connect(&app, &owner).await;
     subscribe(&mut socket, "1", &id).await;
 
@@ -224,11 +255,13 @@ async fn a_pushed_vote_reaches_the_subscribers() {
 async fn the_events_of_one_vote_travel_in_one_notify() {
     use sea_orm::sqlx::postgres::PgListener;
 
-    let app = TestApp::spawn().await;
-    let owner = app.sign_up("owner").await;
-    let community_id = create_community(&app, &owner, "fans", "PUBLIC").await;
-    let voter = member(&app, "voter", &community_id).await;
-    let id = submit(&app, &owner, &community_id, "One notify").await;
+    let Watched {
+        app,
+        community_id,
+        voter,
+        id,
+        ..
+    } = watched("One notify").await;
     let mut listener = PgListener::connect(&app.state.config.database_url)
         .await
         .unwrap();

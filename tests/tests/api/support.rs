@@ -408,6 +408,26 @@ pub async fn db_queries(app: &TestApp) -> f64 {
     values.iter().sum()
 }
 
+/// Runs `query` as `viewer` `runs` times and returns the fewest database queries one run cost
+/// (a loader batch split by a busy machine costs more, never less), with the last answer.
+pub async fn fewest_queries(
+    app: &TestApp,
+    runs: usize,
+    query: &str,
+    variables: Value,
+    viewer: &TestUser,
+) -> (f64, Value) {
+    let mut fewest = f64::MAX;
+    let mut body = Value::Null;
+    for _ in 0..runs {
+        let before = db_queries(app).await;
+        body = app.graphql(query, variables.clone(), auth(viewer)).await;
+        let after = db_queries(app).await;
+        fewest = fewest.min(after - before);
+    }
+    (fewest, body)
+}
+
 /// A bearer token of a new partner with `scopes`, created by a fresh admin.
 pub async fn partner_token(app: &TestApp, scopes: &[&str]) -> String {
     let admin = app.admin(&format!("p{}", &new_id()[24..])).await;
