@@ -71,7 +71,6 @@ CANYU_SETTINGS = {
     "DATABASE_MAX_CONNECTIONS": "10",
     "RATE_LIMIT_MUTATIONS": "1000000000",
     "ACCESS_TOKEN_TTL_SECS": "7200",
-    "PASSWORD_HASH_CONCURRENCY": "2",
     "RUST_LOG": "warn",
 }
 
@@ -257,9 +256,52 @@ def wrk(url, script, concurrency, duration, env):
             "p99": percentile(99), "errors": counts["bad"] + socket_errors, **counts, "socket_errors": socket_errors}
 
 
-def measured(url, script, concurrency, duration, env):
+def measured(url, script, concurrency, duration, env, waits_of=None):
+    """wrk after a warm-up; with `waits_of` (a database URL) the database's active backends are
+    sampled during the measurement, and what they waited on is returned as "waits"."""
     wrk(url, script, concurrency, WARMUP, env)
-    return wrk(url, script, concurrency, duration, env)
+    if waits_of is None:
+        return wrk(url, script, concurrency, duration, env)
+    sampler = WaitSampler(waits_of)
+    try:
+        result = wrk(url, script, concurrency, duration, env)
+    finally:
+        waits = sampler.stop()
+    return {**result, "waits": waits}
+
+
+class WaitSampler:
+    """What the database's active backends wait on, from pg_stat_activity every 50 ms (one psql
+    process running the query under \\watch): CPU when they wait on nothing, else
+    type:event, e.g. Lock:transactionid (a row lock another transaction holds) or IO:WALSync."""
+
+    QUERY = ("SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') FROM pg_stat_activity "
+             "WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid() \\watch 0.05\n")
+
+    def __init__(self, url):
+        self.out = tempfile.TemporaryFile(mode="w+")
+        self.process = subprocess.Popen(["psql", url, "-Atq", "-f", "-"], stdin=subprocess.PIPE,
+                                        stdout=self.out, stderr=subprocess.DEVNULL, text=True)
+        self.process.stdin.write(self.QUERY)
+        self.process.stdin.flush()
+
+    def stop(self):
+        """The share of the samples of each wait, largest first, and how many were taken."""
+        self.process.terminate()
+        self.process.wait()
+        self.out.seek(0)
+        seen = [line.strip() for line in self.out if line.strip()]
+        self.out.close()
+        counts = {}
+        for wait in seen:
+            counts[wait] = counts.get(wait, 0) + 1
+        shares = sorted(((n / len(seen), w) for w, n in counts.items()), reverse=True) if seen else []
+        return {"samples": len(seen), "shares": shares}
+
+
+def waits_text(waits):
+    shares = ", ".join(f"{w} {share:.0%}" for share, w in waits["shares"][:5])
+    return f"{shares} ({waits['samples']} backend samples)"
 
 
 def pgbench(url, script, concurrency, duration, defines):
@@ -708,18 +750,21 @@ def run_matrix(canyu, pg, files, duration, url, seeded_at):
                                "ATTACK_EVERY": "20", "EXPECT": '"edges"', "EXPECTED_CODES": ",".join(REFUSAL_CODES)}
         return "fixed.lua", {"BODY_FILE": files[f"{kind}-{name}"], "EXPECT": EXPECT[name]}
 
-    rows, counters, w4 = [], {}, []
+    rows, counters, w4, waits = [], {}, [], []
     total, cell = len(WORKLOADS) * len(LEVELS), 0
     for name, label in WORKLOADS:
         for c in LEVELS:
             cell += 1
             print(f"{clock()}[{cell}/{total}] {name} concurrency {c}: Canyu…", end="", flush=True)
+            sampled = url if name == "W2" else None
             script, env = script_env(name, "canyu")
-            a = measured(canyu.url, script, c, duration, env)
+            a = measured(canyu.url, script, c, duration, env, sampled)
             print(f" {a['rps']:,.0f} req/s; PostGraphile…", end="", flush=True)
             script, env = script_env(name, "pg")
-            b = measured(pg.url, script, c, duration, env)
+            b = measured(pg.url, script, c, duration, env, sampled)
             print(f" {b['rps']:,.0f} req/s", flush=True)
+            if sampled:
+                waits.append(f"c={c}: Canyu {waits_text(a['waits'])}; PostGraphile {waits_text(b['waits'])}")
             canyu.require_alive()
             pg.require_alive()
             rows.append(((name, label), c, a, b))
@@ -733,7 +778,9 @@ def run_matrix(canyu, pg, files, duration, url, seeded_at):
                   flush=True)
     note = ("W4 responses (req/s, p50 and p99 count every response; errors only the normal listings'): "
             + "; ".join(w4))
-    return rows, counters, note
+    wait_note = ("W2 on Postgres, what the database's active backends waited on (pg_stat_activity every 50 ms "
+                 "during each cell; CPU = on no wait): " + "; ".join(waits))
+    return rows, counters, [note, wait_note]
 
 
 def run_floors(url, community, users, suggestions, duration):
@@ -883,7 +930,7 @@ def main():
         attack_files, attack_note = probe_abusive(canyu, pg, community, work)
         files["canyu-W4"], files["pg-W4"] = attack_files["canyu"], attack_files["pg"]
 
-        rows, counters, w4_note = run_matrix(canyu, pg, files, args.duration, url, seeded_at)
+        rows, counters, matrix_notes = run_matrix(canyu, pg, files, args.duration, url, seeded_at)
         with open(files["set2"]) as f:
             set2 = len(f.read().split())
         floors = run_floors(url, community, len(voters), set2, args.duration)
@@ -895,7 +942,7 @@ def main():
 
         lite = sqlite_phase(work, lite_path, lite_seed, args.duration, servers)
 
-        notes = [attack_note, w4_note]
+        notes = [attack_note, *matrix_notes]
         failed_sql = sum(f["errors"] for f in floors.values())
         if failed_sql:
             notes.append(f"pgbench reported {failed_sql} failed transactions")

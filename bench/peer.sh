@@ -15,11 +15,11 @@
 #      DATABASE_MAX_CONNECTIONS=10, and these raised so that the load is not throttled:
 #        RATE_LIMIT_MUTATIONS=1000000000   (castVote counts against it: 120 a minute by default)
 #        ACCESS_TOKEN_TTL_SECS=7200        (tokens signed in at the start outlive the run)
-#        PASSWORD_HASH_CONCURRENCY=2       (the 200 sign-ins before the run go faster)
 #      Every other limit keeps its default: W4's abusive documents must be refused as in
 #      production. Counting castVote still costs Canyu one upsert on rate_limit_window;
 #   4. wrk (2 threads; 1 at concurrency 1), A/B per workload and concurrency (1, 8, 32): a 3 s
-#      warm-up, then --duration seconds; every response checked (HTTP 200, no "errors");
+#      warm-up, then --duration seconds; every response checked (HTTP 200, no "errors"); during
+#      W2 what the database's backends wait on is sampled from pg_stat_activity;
 #   5. pgbench -M prepared on the raw SQL of W1, W1n and W2 in the same run;
 #   6. each server's peak RSS (VmHWM), 7. counters against vote rows after W2,
 #   8. Canyu alone on SQLite beside the same SQL through the sqlite3 shell;

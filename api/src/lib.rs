@@ -1,6 +1,8 @@
 //! Canyu's server: configuration, HTTP wiring, authentication, the GraphQL API and the rules
-//! behind it. `main.rs` only calls [`cli::run`].
+//! behind it. `main.rs` only sets up the allocator ([`allocator::configure`]) and calls
+//! [`cli::run`].
 
+pub mod allocator;
 pub mod auth;
 pub mod changes;
 pub mod cli;

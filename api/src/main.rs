@@ -1,6 +1,6 @@
 //! The `canyu` binary.
 
-#[actix_web::main]
-async fn main() -> anyhow::Result<()> {
-    canyu::cli::run().await
+fn main() -> anyhow::Result<()> {
+    canyu::allocator::configure();
+    actix_web::rt::System::new().block_on(canyu::cli::run())
 }

@@ -58,6 +58,7 @@ impl AppState {
                 config.password_hash_concurrency,
                 config.password_hash_queue,
                 metrics.password_hashes.clone(),
+                metrics.password_hash_memory.clone(),
             )?,
             metrics,
             events: Events::new(),

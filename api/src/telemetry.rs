@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry,
 };
 
 use crate::error::{AppError, AppResult};
@@ -26,6 +27,8 @@ pub struct Metrics {
     /// Argon2 computations: hashes and verifications, the dummy one for unknown handles
     /// included (also how tests prove an unknown handle costs a hash).
     pub password_hashes: IntCounter,
+    /// Argon2 memory the hashing threads hold now (none once they have been idle a moment).
+    pub password_hash_memory: IntGauge,
     task_last_success: IntGaugeVec,
     task_failures: IntCounterVec,
 }
@@ -70,6 +73,11 @@ impl Metrics {
             "Argon2 computations: password hashes and verifications",
         )
         .map_err(AppError::internal)?;
+        let password_hash_memory = IntGauge::new(
+            "canyu_password_hash_memory_bytes",
+            "Argon2 memory held by the password hashing threads",
+        )
+        .map_err(AppError::internal)?;
         let task_last_success = IntGaugeVec::new(
             Opts::new(
                 "canyu_task_last_success_seconds",
@@ -99,6 +107,9 @@ impl Metrics {
             .register(Box::new(password_hashes.clone()))
             .map_err(AppError::internal)?;
         registry
+            .register(Box::new(password_hash_memory.clone()))
+            .map_err(AppError::internal)?;
+        registry
             .register(Box::new(requests.clone()))
             .map_err(AppError::internal)?;
         registry
@@ -114,6 +125,7 @@ impl Metrics {
             pool,
             db_queries,
             password_hashes,
+            password_hash_memory,
             task_last_success,
             task_failures,
         })

@@ -1,20 +1,24 @@
 //! Password hashing: Argon2id (m = 19 MiB, t = 2, p = 1) as PHC strings.
 //!
 //! A fixed set of hashing threads (by default half the cores) does every computation, each
-//! reusing one block of Argon2 memory, made at its first job, for its whole life: a flood of
-//! log-ins holds no more memory than one hash per thread, and nothing is freed and allocated
-//! again (the allocator would keep what was freed). Work
-//! waits in a bounded queue; when the queue is full the caller gets RATE_LIMITED at once rather
-//! than a place in an ever longer line. Verifying against an unknown user uses a dummy hash, so
+//! reusing one block of Argon2 memory while work keeps coming and giving it back after
+//! [`IDLE_RELEASE`] without any: a flood of log-ins holds no more memory than one hash per
+//! thread, and a server between log-ins holds none (the block is mapped for itself and unmapped
+//! when dropped, see `allocator.rs`). The memory held shows in
+//! `canyu_password_hash_memory_bytes`. Work waits in a bounded queue; when the queue is full the
+//! caller gets RATE_LIMITED at once rather than a place in an ever longer line. Verifying against an unknown user uses a dummy hash, so
 //! an unknown handle costs the same as a wrong password. Every computation is counted in
 //! `canyu_password_hashes_total`.
 
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use flume::{Receiver, RecvTimeoutError, Sender, TrySendError};
 
 use argon2::password_hash::phc::{Output, ParamsString, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
-use prometheus::IntCounter;
+use prometheus::{IntCounter, IntGauge};
 use tokio::sync::oneshot;
 
 use crate::error::{AppError, AppResult};
@@ -29,10 +33,13 @@ const M_COST: u32 = 19 * 1024;
 const T_COST: u32 = 2;
 const P_COST: u32 = 1;
 
+/// How long a hashing thread keeps its Argon2 memory without work before giving it back.
+pub const IDLE_RELEASE: Duration = Duration::from_secs(1);
+
 /// Hashes and verifies passwords on a fixed set of threads.
 #[derive(Clone)]
 pub struct PasswordHasherPool {
-    queue: SyncSender<Job>,
+    queue: Sender<Job>,
     dummy_hash: Arc<String>,
 }
 
@@ -54,20 +61,26 @@ enum Answer {
 
 impl PasswordHasherPool {
     /// Starts `threads` hashing threads behind a queue of `queue` waiting computations, each
-    /// computation counted in `hashes`.
-    pub fn new(threads: usize, queue: usize, hashes: IntCounter) -> AppResult<Self> {
-        let (sender, receiver) = mpsc::sync_channel(queue);
-        let receiver = Arc::new(Mutex::new(receiver));
-        // The first thread makes the dummy hash in the memory it keeps: memory allocated
-        // anywhere else and freed would stay with the process (the allocator keeps it).
+    /// computation counted in `hashes` and the memory they hold in `memory`.
+    pub fn new(
+        threads: usize,
+        queue: usize,
+        hashes: IntCounter,
+        memory: IntGauge,
+    ) -> AppResult<Self> {
+        let (sender, receiver) = flume::bounded(queue);
+        // The first thread makes the dummy hash, as its first job.
         let (dummy_sender, dummy) = mpsc::channel();
         for index in 0..threads.max(1) {
+            let meters = Meters {
+                hashes: hashes.clone(),
+                memory: memory.clone(),
+            };
             let receiver = receiver.clone();
-            let hashes = hashes.clone();
             let dummy_sender = (index == 0).then(|| dummy_sender.clone());
             std::thread::Builder::new()
                 .name(format!("canyu-argon2-{index}"))
-                .spawn(move || work(&receiver, &hashes, dummy_sender))
+                .spawn(move || work(&receiver, &meters, dummy_sender))
                 .map_err(AppError::internal)?;
         }
         drop(dummy_sender);
@@ -118,45 +131,99 @@ impl PasswordHasherPool {
     }
 }
 
-/// A hashing thread: answers jobs until the pool is dropped, in one block of Argon2 memory
-/// made at its first job and reused for every later one (made at once on the thread that makes
-/// the pool's dummy hash, which it sends to `dummy`).
-fn work(
-    jobs: &Mutex<Receiver<Job>>,
-    hashes: &IntCounter,
-    dummy: Option<mpsc::Sender<AppResult<String>>>,
-) {
+/// What a hashing thread reports: its computations and the memory it holds.
+struct Meters {
+    hashes: IntCounter,
+    memory: IntGauge,
+}
+
+/// A hashing thread: answers jobs until the pool is dropped, in one block of Argon2 memory made
+/// for the first job after a quiet spell, reused while jobs keep coming, and dropped after
+/// [`IDLE_RELEASE`] without one (the first thread starts with the pool's dummy hash, which it
+/// sends to `dummy`).
+fn work(jobs: &Receiver<Job>, meters: &Meters, dummy: Option<mpsc::Sender<AppResult<String>>>) {
     let Ok(params) = params() else {
         return;
     };
-    let mut memory: Vec<Block> = Vec::new();
+    let mut memory = Memory::new(params.block_count(), &meters.memory);
     if let Some(dummy) = dummy {
-        memory = vec![Block::default(); params.block_count()];
         let _ = dummy.send(hash_with(
-            &mut memory,
+            memory.blocks(),
             super::secrets::generate().as_bytes(),
         ));
     }
     loop {
-        let next = match jobs.lock() {
-            Ok(receiver) => receiver.recv(),
-            Err(poisoned) => poisoned.into_inner().recv(),
+        let next = if memory.is_held() {
+            jobs.recv_timeout(IDLE_RELEASE)
+        } else {
+            jobs.recv().map_err(|_| RecvTimeoutError::Disconnected)
         };
-        let Ok(job) = next else {
-            return;
+        let job = match next {
+            Ok(job) => job,
+            Err(RecvTimeoutError::Timeout) => {
+                memory.release();
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
         };
-        if memory.is_empty() {
-            memory = vec![Block::default(); params.block_count()];
-        }
-        hashes.inc();
+        meters.hashes.inc();
         let answer = match job.task {
-            Task::Hash(password) => hash_with(&mut memory, password.as_bytes()).map(Answer::Hashed),
+            Task::Hash(password) => {
+                hash_with(memory.blocks(), password.as_bytes()).map(Answer::Hashed)
+            }
             Task::Verify { password, phc } => {
-                verify_with(&mut memory, password.as_bytes(), &phc).map(Answer::Verified)
+                verify_with(memory.blocks(), password.as_bytes(), &phc).map(Answer::Verified)
             }
         };
         // The caller may have gone (its request timed out); the work is done either way.
         let _ = job.reply.send(answer);
+    }
+}
+
+/// A hashing thread's Argon2 memory: made when a job needs it, dropped when the thread goes
+/// idle, and counted in the pool's gauge while held.
+struct Memory<'a> {
+    blocks: Vec<Block>,
+    count: usize,
+    gauge: &'a IntGauge,
+}
+
+impl<'a> Memory<'a> {
+    fn new(count: usize, gauge: &'a IntGauge) -> Self {
+        Memory {
+            blocks: Vec::new(),
+            count,
+            gauge,
+        }
+    }
+
+    fn is_held(&self) -> bool {
+        !self.blocks.is_empty()
+    }
+
+    fn blocks(&mut self) -> &mut [Block] {
+        if self.blocks.is_empty() {
+            self.blocks = vec![Block::default(); self.count];
+            self.gauge.add(self.bytes());
+        }
+        &mut self.blocks
+    }
+
+    fn release(&mut self) {
+        if self.is_held() {
+            self.gauge.sub(self.bytes());
+            self.blocks = Vec::new();
+        }
+    }
+
+    fn bytes(&self) -> i64 {
+        (self.count * std::mem::size_of::<Block>()) as i64
+    }
+}
+
+impl Drop for Memory<'_> {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 

@@ -515,6 +515,77 @@ async fn a_full_hashing_queue_answers_rate_limited_at_once() {
     assert_eq!(limited["errors"][0]["extensions"]["retryAfterSeconds"], 1);
 }
 
+/// A metric's value as `/metrics` shows it now.
+async fn metric(app: &TestApp, name: &str) -> i64 {
+    let (status, text) = app.get("/metrics").await;
+    assert_eq!(status, 200, "{text}");
+    let prefix = format!("{name} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(prefix.as_str()))
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Waits (up to 15 s) until the hashing threads hold no Argon2 memory.
+async fn until_hashing_memory_is_given_back(app: &TestApp) {
+    for _ in 0..150 {
+        if metric(app, HASH_MEMORY).await == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the hashing threads still hold {} bytes",
+        metric(app, HASH_MEMORY).await
+    );
+}
+
+const HASH_MEMORY: &str = "canyu_password_hash_memory_bytes";
+
+#[tokio::test]
+async fn the_hashing_memory_of_a_log_in_is_given_back_once_log_ins_stop() {
+    // One hashing thread: its 19 MiB Argon2 block (m = 19 456 KiB) is held while log-ins come
+    // and given back a moment after the last.
+    let app = TestApp::spawn_with(&[("PASSWORD_HASH_CONCURRENCY", "1")]).await;
+    let block = 19_456 * 1024;
+    until_hashing_memory_is_given_back(&app).await;
+
+    let mut held = Vec::new();
+    for attempt in 0..5 {
+        let body = app
+            .graphql(
+                LOG_IN_QUERY,
+                json!({ "h": format!("nobody{attempt}"), "p": PASSWORD }),
+                None,
+            )
+            .await;
+        assert_code(&body, "UNAUTHENTICATED");
+        held.push(metric(&app, HASH_MEMORY).await);
+        if held.last() == Some(&block) {
+            break;
+        }
+    }
+    assert_eq!(
+        held.last(),
+        Some(&block),
+        "held after each log-in: {held:?}"
+    );
+    until_hashing_memory_is_given_back(&app).await;
+
+    // The next log-in makes the memory again and is answered as any other.
+    let user = app.sign_up("after_a_quiet_spell").await;
+    let body = app
+        .graphql(
+            LOG_IN_QUERY,
+            json!({ "h": user.handle, "p": PASSWORD }),
+            None,
+        )
+        .await;
+    assert!(body["data"]["logIn"]["accessToken"].is_string(), "{body}");
+}
+
 #[tokio::test]
 async fn fields_come_back_in_the_order_the_query_asks_for_them() {
     let app = TestApp::spawn().await;
