@@ -327,3 +327,27 @@ async fn replicas_share_one_count() {
     assert_eq!(error_code(&body), Some("RATE_LIMITED"), "{body}");
     assert_retry_after(&log_in(&app, "victim", PASSWORD).await);
 }
+
+#[tokio::test]
+#[cfg_attr(not(canyu_postgres), ignore = "needs Postgres (set TEST_DATABASE_URL)")]
+async fn counting_a_request_waits_for_no_write_ahead_log_flush() {
+    // The windows are an UNLOGGED table: the upsert of every counted mutation commits without
+    // a WAL flush (it would otherwise cost each castVote a second fsync).
+    let app = TestApp::spawn().await;
+    assert_eq!(
+        app.sql_strings(
+            "SELECT relpersistence::text FROM pg_class WHERE relname = 'rate_limit_window'"
+        )
+        .await,
+        ["u"]
+    );
+    let user = app.sign_up("counted").await;
+    let community = create_community(&app, &user, "fans", "PUBLIC").await;
+    let idea = submit(&app, &user, &community, "Counted without a flush").await;
+    let counted = "SELECT SUM(count)::text FROM rate_limit_window WHERE bucket = 'mutation_actor'";
+    let before: i64 = app.sql_strings(counted).await[0].parse().unwrap();
+    let body = cast(&app, &user, std::slice::from_ref(&idea)).await;
+    ok(&body, "v0");
+    let after: i64 = app.sql_strings(counted).await[0].parse().unwrap();
+    assert_eq!(after, before + 1, "the vote was counted");
+}
