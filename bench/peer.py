@@ -234,13 +234,21 @@ def body_line(query, variables):
 
 def wrk(url, script, concurrency, duration, env):
     """wrk on `url` with bench/peer/`script`; requests/s, p50/p99 in ms and the Lua counts."""
+    return wrk_finish(wrk_start(url, script, concurrency, duration, env))
+
+
+def wrk_start(url, script, concurrency, duration, env):
+    """Starts wrk (see `wrk`) and returns it running; `wrk_finish` waits for its figures."""
     cmd = ["wrk", f"-t{min(2, concurrency)}", f"-c{concurrency}", f"-d{duration}s", "--timeout", "10s", "--latency",
            "-s", os.path.join(PEER, script), url]
-    proc = subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, text=True)
-    out = proc.stdout
+    return subprocess.Popen(cmd, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wrk_finish(proc):
+    out, err = proc.communicate()
     counts = re.search(r"COUNTS (.*)", out)
     if proc.returncode != 0 or not counts:
-        fail(f"wrk failed ({' '.join(cmd)}):\n{out}\n{proc.stderr}")
+        fail(f"wrk failed ({' '.join(proc.args)}):\n{out}\n{err}")
     counts = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counts.group(1))}
     sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     socket_errors = sum(int(x) for x in sockets.groups()) if sockets else 0

@@ -336,7 +336,15 @@ async fn fresh_database() -> (String, TestDatabase) {
             )
         }
         _ => {
-            let dir = tempfile::tempdir().expect("temp dir");
+            // In memory where Linux offers it: a SQLite fsync there costs nothing, and the tests
+            // check behaviour, not durability (bench/crash.py does, on a real disk).
+            let shm = std::path::Path::new("/dev/shm");
+            let dir = if shm.is_dir() {
+                tempfile::tempdir_in(shm)
+            } else {
+                tempfile::tempdir()
+            }
+            .expect("temp dir");
             let url = format!("sqlite://{}/canyu.db?mode=rwc", dir.path().display());
             (url, TestDatabase::Sqlite(dir))
         }
