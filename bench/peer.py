@@ -402,7 +402,9 @@ def require_free(admin_url):
              f"stop them first, this run drops and recreates it")
 
 
-def seed_postgres(admin_url, url, lite_seed):
+def seed_postgres(admin_url, url, lite_seed=None):
+    """Seeds canyu_peer afresh; `lite_seed`, the SQLite seed running beside it, is stopped if this
+    fails."""
     common.psql(admin_url, f"DROP DATABASE IF EXISTS {DB}")
     common.psql(admin_url, f"CREATE DATABASE {DB}")
     started = time.time()
@@ -410,7 +412,8 @@ def seed_postgres(admin_url, url, lite_seed):
                           stderr=subprocess.PIPE, text=True)
     out, err = pg.communicate()
     if pg.returncode != 0:
-        lite_seed.kill()
+        if lite_seed:
+            lite_seed.kill()
         fail(f"seed-demo on Postgres failed:\n{out}\n{err}")
     print(f"  Postgres: {out.strip().splitlines()[0]} ({time.time() - started:.0f} s)", flush=True)
     communities = dict(re.findall(r"community (\S+): (\S+)", out))

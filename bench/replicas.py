@@ -35,13 +35,6 @@ def seeded(admin_url, url):
     return found == "1" and common.psql(url, "SELECT to_regclass('bench.voter') IS NOT NULL") == "t"
 
 
-class NoSqliteSeed:
-    """peer.seed_postgres stops the SQLite seed it runs beside on failure; here there is none."""
-
-    def kill(self):
-        pass
-
-
 def cell(servers, concurrency, duration, env, url):
     """castVote spread over `servers` (the connections split evenly), after a warm-up: the
     summed requests/s, the worst p99, the errors and the database's waits."""
@@ -69,7 +62,7 @@ def main():
     url = f"{args.admin_url.rsplit('/', 1)[0]}/{peer.DB}"
     if not seeded(args.admin_url, url):
         print("seeding canyu_peer as bench/peer.sh does…", flush=True)
-        peer.seed_postgres(args.admin_url, url, NoSqliteSeed())
+        peer.seed_postgres(args.admin_url, url)
     since = common.psql(url, "SELECT now()")
     work = tempfile.mkdtemp(prefix="canyu-replicas-")
     servers = []

@@ -4,8 +4,8 @@
 //!
 //! On Postgres the windows are rows of `rate_limit_window`, counted with one atomic upsert, so
 //! every replica sees the same counts. The table is UNLOGGED: a count waits for no write-ahead
-//! log flush, and after a crash of the database (not a clean restart) the windows start empty. A SQLite server is one process by design and counts in
-//! memory. (Redis would take the counting off the database, at the price of one more service
+//! log flush, and after a crash of the database (not a clean restart) the windows start empty.
+//! A SQLite server is one process by design and counts in memory. (Redis would take the counting off the database, at the price of one more service
 //! to run; the database is the default because a Canyu deployment already has it.)
 
 use std::collections::HashMap;

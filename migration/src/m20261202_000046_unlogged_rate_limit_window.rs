@@ -13,22 +13,21 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() == DatabaseBackend::Postgres {
-            manager
-                .get_connection()
-                .execute_unprepared("ALTER TABLE rate_limit_window SET UNLOGGED")
-                .await?;
-        }
-        Ok(())
+        set_persistence(manager, "UNLOGGED").await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() == DatabaseBackend::Postgres {
-            manager
-                .get_connection()
-                .execute_unprepared("ALTER TABLE rate_limit_window SET LOGGED")
-                .await?;
-        }
-        Ok(())
+        set_persistence(manager, "LOGGED").await
     }
+}
+
+/// `ALTER TABLE rate_limit_window SET <persistence>` on Postgres; nothing on SQLite.
+async fn set_persistence(manager: &SchemaManager<'_>, persistence: &str) -> Result<(), DbErr> {
+    if manager.get_database_backend() == DatabaseBackend::Postgres {
+        manager
+            .get_connection()
+            .execute_unprepared(&format!("ALTER TABLE rate_limit_window SET {persistence}"))
+            .await?;
+    }
+    Ok(())
 }

@@ -6,9 +6,9 @@
 //! thread, and a server between log-ins holds none (the block is mapped for itself and unmapped
 //! when dropped, see `allocator.rs`). The memory held shows in
 //! `canyu_password_hash_memory_bytes`. Work waits in a bounded queue; when the queue is full the
-//! caller gets RATE_LIMITED at once rather than a place in an ever longer line. Verifying against an unknown user uses a dummy hash, so
-//! an unknown handle costs the same as a wrong password. Every computation is counted in
-//! `canyu_password_hashes_total`.
+//! caller gets RATE_LIMITED at once rather than a place in an ever longer line. Verifying
+//! against an unknown user uses a dummy hash, so an unknown handle costs the same as a wrong
+//! password. Every computation is counted in `canyu_password_hashes_total`.
 
 use std::sync::Arc;
 use std::sync::mpsc;

@@ -438,16 +438,22 @@ async fn every_response_carries_a_distinct_request_id() {
 
 const LOG_IN_QUERY: &str = "mutation($h: String!, $p: String!) { logIn(input: { handle: $h, password: $p }) { accessToken } }";
 
-/// `canyu_password_hashes_total` as `/metrics` shows it now.
-async fn password_hashes(app: &TestApp) -> u64 {
+/// A metric's value as `/metrics` shows it now.
+async fn metric(app: &TestApp, name: &str) -> i64 {
     let (status, text) = app.get("/metrics").await;
     assert_eq!(status, 200, "{text}");
+    let prefix = format!("{name} ");
     text.lines()
-        .find_map(|line| line.strip_prefix("canyu_password_hashes_total "))
-        .unwrap_or_else(|| panic!("no canyu_password_hashes_total in {text}"))
+        .find_map(|line| line.strip_prefix(prefix.as_str()))
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
         .trim()
         .parse()
         .unwrap()
+}
+
+/// `canyu_password_hashes_total` as `/metrics` shows it now.
+async fn password_hashes(app: &TestApp) -> u64 {
+    u64::try_from(metric(app, "canyu_password_hashes_total").await).unwrap()
 }
 
 /// The Argon2 computations of one log-in, which must fail with UNAUTHENTICATED.
@@ -513,19 +519,6 @@ async fn a_full_hashing_queue_answers_rate_limited_at_once() {
         .find(|a| canyu_tests::error_code(a) == Some("RATE_LIMITED"))
         .unwrap_or_else(|| panic!("no log-in was refused: {codes:?}"));
     assert_eq!(limited["errors"][0]["extensions"]["retryAfterSeconds"], 1);
-}
-
-/// A metric's value as `/metrics` shows it now.
-async fn metric(app: &TestApp, name: &str) -> i64 {
-    let (status, text) = app.get("/metrics").await;
-    assert_eq!(status, 200, "{text}");
-    let prefix = format!("{name} ");
-    text.lines()
-        .find_map(|line| line.strip_prefix(prefix.as_str()))
-        .unwrap_or_else(|| panic!("no {name} in {text}"))
-        .trim()
-        .parse()
-        .unwrap()
 }
 
 /// Waits (up to 15 s) until the hashing threads hold no Argon2 memory.
