@@ -6,8 +6,8 @@
 
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, SqlErr,
-    TryInsertResult,
+    ActiveModelTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel,
+    SqlErr, TransactionTrait, TryInsertResult,
 };
 
 use crate::error::{AppError, AppResult};
@@ -28,7 +28,11 @@ pub enum Created<M, T> {
 /// On Postgres a racing insert of the same key waits for the other transaction and inserts
 /// nothing (`ON CONFLICT DO NOTHING`), and the read after it, at READ COMMITTED, sees the row
 /// the other committed. A violation of another unique constraint is CONFLICT with `taken`
-/// when the table has one the caller can name, else an internal error.
+/// when the table has one the caller can name, else an internal error. With such a constraint
+/// the insert runs in a savepoint: a racer with the same key and the same value in that other
+/// column can trip over it before it sees the key taken (Postgres checks the other index
+/// against the uncommitted row, then raises its violation once that row commits), and the
+/// savepoint lets the create read the committed row and answer the replay after all.
 pub async fn create_once<E, T, Fut>(
     txn: &DatabaseTransaction,
     row: E::ActiveModel,
@@ -48,11 +52,18 @@ where
     if let Some(found) = replay(stored().await?, &same, conflict)? {
         return Ok(Created::Replayed(found));
     }
-    let inserted = E::insert(row)
-        .on_conflict(OnConflict::columns(key).do_nothing().to_owned())
-        .try_insert()
-        .exec_with_returning(txn)
-        .await;
+    let inserted = match taken {
+        None => insert::<E>(txn, row, key).await,
+        Some(_) => {
+            let attempt = txn.begin().await?;
+            let inserted = insert::<E>(&attempt, row, key).await;
+            match inserted {
+                Ok(_) => attempt.commit().await?,
+                Err(_) => attempt.rollback().await?,
+            }
+            inserted
+        }
+    };
     match inserted {
         Ok(TryInsertResult::Inserted(model)) => Ok(Created::New(model)),
         // `DO NOTHING` returns no row; sea-orm reports that as a record it cannot find.
@@ -63,8 +74,34 @@ where
                 "an idempotent create conflicted with a row it cannot read",
             )),
         },
-        Err(err) => Err(other_unique(err, taken)),
+        Err(err) => match (err.sql_err(), taken) {
+            (Some(SqlErr::UniqueConstraintViolation(_)), Some(message)) => {
+                match replay(stored().await?, &same, conflict)? {
+                    Some(found) => Ok(Created::Replayed(found)),
+                    None => Err(AppError::Conflict(message.to_string())),
+                }
+            }
+            _ => Err(err.into()),
+        },
     }
+}
+
+/// `INSERT … ON CONFLICT (key) DO NOTHING RETURNING *`.
+async fn insert<E>(
+    db: &impl ConnectionTrait,
+    row: E::ActiveModel,
+    key: impl IntoIterator<Item = E::Column>,
+) -> Result<TryInsertResult<E::Model>, DbErr>
+where
+    E: EntityTrait,
+    E::ActiveModel: ActiveModelTrait<Entity = E>,
+    E::Model: IntoActiveModel<E::ActiveModel>,
+{
+    E::insert(row)
+        .on_conflict(OnConflict::columns(key).do_nothing().to_owned())
+        .try_insert()
+        .exec_with_returning(db)
+        .await
 }
 
 /// The decision of an idempotent create on what holds its key: nothing (`None`: go on and
@@ -80,14 +117,5 @@ pub fn replay<T>(
         Some(found) if same(&found) => Ok(Some(found)),
         Some(_) => Err(AppError::Conflict(conflict.to_string())),
         None => Ok(None),
-    }
-}
-
-fn other_unique(err: DbErr, taken: Option<&str>) -> AppError {
-    match (err.sql_err(), taken) {
-        (Some(SqlErr::UniqueConstraintViolation(_)), Some(message)) => {
-            AppError::Conflict(message.to_string())
-        }
-        _ => err.into(),
     }
 }
