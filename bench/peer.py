@@ -12,6 +12,9 @@ and measures with wrk, A/B (Canyu, then PostGraphile) for every workload and con
   W0  { __typename }
   W1  the top 20 of aurora-phones by score (ties by id, newest first) with author handles
   W1n W1, each suggestion with its first 3 comments (oldest first) and their authors' handles
+  W1c, W1nc  W1 and W1n with a body of its own on every request (an "extensions" member with a
+      number), so Canyu cannot send an answer it kept: every answer is computed, as when writes
+      keep the database moving
   W2  castVote by 200 signed-in fans on the community's open suggestions, random values
   W3  the seeded poll's Van Westendorp results
   W4  W1 with every 20th request an abusive document (40 aliased listings, a 3-level nesting of
@@ -65,7 +68,7 @@ OPEN = "('OPEN','UNDER_REVIEW','PLANNED','IN_PROGRESS')"
 
 # Inherited variables that would change Canyu's settings; the script sets what it needs.
 SERVER_VARIABLES = ("CANYU_", "GRAPHQL_", "WS_", "RATE_LIMIT_", "PASSWORD_HASH_", "TRUSTED_PROXY_", "REQUEST_TIMEOUT_",
-                    "DATABASE_", "BIND_ADDR", "ACCESS_TOKEN_", "REFRESH_TOKEN_", "PARTNER_TOKEN_", "JWT_", "SYNC_")
+                    "DATABASE_", "ANSWER_CACHE_", "BIND_ADDR", "ACCESS_TOKEN_", "REFRESH_TOKEN_", "PARTNER_TOKEN_", "JWT_", "SYNC_")
 CANYU_SETTINGS = {
     "CANYU_ENV": "production",
     "DATABASE_MAX_CONNECTIONS": "10",
@@ -641,7 +644,7 @@ def report(args, header, rows, floors, rss, counters, lite, notes, elapsed):
         "| Canyu ÷ PostGraphile | raw SQL tx/s | Canyu ÷ raw |")
     add("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for (name, label), c, a, b in rows:
-        floor = floors.get((name, c))
+        floor = floors.get((COMPUTED.get(name, name), c))
         add(f"| {label} | {c} | {fmt_rps(a['rps'])} | {fmt_ms(a['p50'])} | {fmt_ms(a['p99'])} | {a['errors']} "
             f"| {fmt_rps(b['rps'])} | {fmt_ms(b['p50'])} | {fmt_ms(b['p99'])} | {b['errors']} "
             f"| {fmt_ratio(a['rps'], b['rps'])} | {fmt_rps(floor['rps']) if floor else '–'} "
@@ -661,7 +664,7 @@ def report(args, header, rows, floors, rss, counters, lite, notes, elapsed):
     add("| workload | conc. | Canyu req/s | p50 ms | p99 ms | errors | sqlite3 shell q/s (one process) | Canyu ÷ sqlite3 |")
     add("|---|--:|--:|--:|--:|--:|--:|--:|")
     for (name, label), c, a in lite["rows"]:
-        floor = lite["floors"].get(name)
+        floor = lite["floors"].get(COMPUTED.get(name, name))
         add(f"| {label} | {c} | {fmt_rps(a['rps'])} | {fmt_ms(a['p50'])} | {fmt_ms(a['p99'])} | {a['errors']} "
             f"| {fmt_rps(floor)} | {fmt_ratio(a['rps'], floor)} |")
     add("")
@@ -679,7 +682,10 @@ def report(args, header, rows, floors, rss, counters, lite, notes, elapsed):
 
 
 WORKLOADS = [("W0", "W0 `{ __typename }`"), ("W1", "W1 top-20 + author"), ("W1n", "W1n top-20 + 3 comments each"),
+             ("W1c", "W1c = W1, every answer computed"), ("W1nc", "W1nc = W1n, every answer computed"),
              ("W2", "W2 castVote"), ("W3", "W3 poll results"), ("W4", "W4 = W1 + 5% abusive")]
+# Workloads that send another's document with a body of its own every time.
+COMPUTED = {"W1c": "W1", "W1nc": "W1n"}
 LOG_IN = "mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }"
 
 
@@ -759,6 +765,9 @@ def run_matrix(canyu, pg, files, duration, url, seeded_at):
         if name == "W4":
             return "mix.lua", {"LEGIT_FILE": files[f"{kind}-W1"], "ATTACKS_FILE": files[f"{kind}-W4"],
                                "ATTACK_EVERY": "20", "EXPECT": '"edges"', "EXPECTED_CODES": ",".join(REFUSAL_CODES)}
+        if name in COMPUTED:
+            base = COMPUTED[name]
+            return "fixed.lua", {"BODY_FILE": files[f"{kind}-{base}"], "EXPECT": EXPECT[base], "UNIQUE": "1"}
         return "fixed.lua", {"BODY_FILE": files[f"{kind}-{name}"], "EXPECT": EXPECT[name]}
 
     rows, counters, w4, waits = [], {}, [], []
@@ -837,11 +846,16 @@ def sqlite_phase(work, lite_path, lite_seed, duration, servers):
         files[name] = write_lines(work, f"lite-{name}.json", [body_line(CANYU[name], {"c": community})])
     rows = []
     since = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - 1))
-    for name, label in WORKLOADS[1:4]:
+    labels = dict(WORKLOADS)
+    for name in ("W1", "W1n", "W1c", "W1nc", "W2"):
+        label = labels[name]
         for c in LITE_LEVELS:
             print(f"{clock()}SQLite {name} concurrency {c}: Canyu…", end="", flush=True)
             if name == "W2":
                 script, env = "vote.lua", {"MODE": "canyu", "ACTORS_FILE": files["tokens"], "SUGGESTIONS_FILE": files["set0"]}
+            elif name in COMPUTED:
+                base = COMPUTED[name]
+                script, env = "fixed.lua", {"BODY_FILE": files[base], "EXPECT": EXPECT[base], "UNIQUE": "1"}
             else:
                 script, env = "fixed.lua", {"BODY_FILE": files[name], "EXPECT": EXPECT[name]}
             a = measured(lite.url, script, c, duration, env)
@@ -964,6 +978,11 @@ def main():
             "and publishes a live event; PostGraphile's peer.cast_vote gets the user id as an argument (no token) and "
             "does the same checks and vote and counter writes only. The raw SQL floor locks, reads the previous vote "
             "and writes vote and counters.",
+            "W1, W1n, W4: every request's body is the same, so Canyu sends the answer it kept while nothing is "
+            "committed to the database (each request reads pg_current_snapshot() first; README, Kept anonymous "
+            "answers); PostGraphile computes every answer. W1c and W1nc send the same documents with a body of "
+            "their own each time (an extensions member with a number): Canyu computes every answer there too, "
+            "as it does while writes keep the database moving, and pays the snapshot statement on top.",
             "W3: Canyu computes the curves in Rust from the per-poll aggregates (pricing_tally); PostGraphile runs "
             "peer.poll_results, the same computation in SQL over the same rows. No raw SQL floor is given for W0, "
             "W3 and W4.",

@@ -97,6 +97,12 @@ pub struct Config {
     /// `SYNC_TOMBSTONE_HORIZON_SECS` — how long sync tombstones are kept; default 7 776 000
     /// (90 days). A device offline longer is told to reset (its outbox survives).
     pub sync_tombstone_horizon: Duration,
+    /// `ANSWER_CACHE_BYTES` — how many bytes of anonymous answers a server keeps to send again
+    /// while the database is unchanged (see `http/answers.rs`); 0 keeps none; default 4 194 304.
+    pub answer_cache_bytes: usize,
+    /// `ANSWER_CACHE_MAX_AGE_MS` — the oldest kept answer sent again, for what turns on the time
+    /// alone; default 1000.
+    pub answer_cache_max_age: Duration,
 }
 
 /// A configuration value that could not be used.
@@ -199,6 +205,8 @@ impl Config {
             )?,
             password_hash_queue: number(&get, "PASSWORD_HASH_QUEUE", 16, 0)?,
             sync_tombstone_horizon: secs("SYNC_TOMBSTONE_HORIZON_SECS", 90 * 24 * 3600)?,
+            answer_cache_bytes: number(&get, "ANSWER_CACHE_BYTES", 4 * 1024 * 1024, 0)?,
+            answer_cache_max_age: millis("ANSWER_CACHE_MAX_AGE_MS", 1000)?,
         })
     }
 

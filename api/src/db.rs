@@ -195,6 +195,83 @@ impl Health {
     }
 }
 
+/// What the database holds, as a token: two equal tokens read at two moments mean nothing was
+/// committed in between, by this process or any other. Postgres answers its current snapshot
+/// (`pg_current_snapshot()`: the same horizon and the same transactions in flight mean the same
+/// committed transactions are visible; any transaction that writes moves it, in any database of
+/// the cluster). SQLite answers `PRAGMA data_version` on a connection of the token's own, which
+/// never writes: SQLite changes it whenever another connection commits. An in-memory SQLite
+/// database, private to its one pool, has no token.
+pub struct StateToken {
+    url: String,
+    /// SQLite's watching connection (opened at the first read) and how many times it has been
+    /// opened: a reopened connection counts its versions afresh, so they are told apart.
+    sqlite: tokio::sync::Mutex<(u64, Option<sea_orm::sqlx::SqliteConnection>)>,
+}
+
+impl StateToken {
+    /// The token source of the database at `url`.
+    pub fn new(url: &str) -> Self {
+        StateToken {
+            url: url.to_string(),
+            sqlite: tokio::sync::Mutex::new((0, None)),
+        }
+    }
+
+    /// The token now, or `None` when this database has none.
+    pub async fn read(&self, db: &DatabaseConnection) -> Result<Option<String>, DbErr> {
+        match db.get_database_backend() {
+            DatabaseBackend::Postgres => {
+                let row = db
+                    .query_one_raw(sea_orm::Statement::from_string(
+                        DatabaseBackend::Postgres,
+                        "SELECT pg_current_snapshot()::text AS token",
+                    ))
+                    .await?;
+                row.map(|row| row.try_get::<String>("", "token"))
+                    .transpose()
+            }
+            DatabaseBackend::Sqlite => self.sqlite_version().await,
+            _ => Ok(None),
+        }
+    }
+
+    async fn sqlite_version(&self) -> Result<Option<String>, DbErr> {
+        use sea_orm::sqlx::{ConnectOptions as _, Row as _};
+        if self.url.contains(":memory:") || self.url.contains("mode=memory") {
+            return Ok(None);
+        }
+        let mut watching = self.sqlite.lock().await;
+        let (opened, connection) = &mut *watching;
+        if connection.is_none() {
+            let options: sea_orm::sqlx::sqlite::SqliteConnectOptions = self
+                .url
+                .parse()
+                .map_err(|e: sea_orm::sqlx::Error| custom(&e))?;
+            *connection = Some(options.connect().await.map_err(|e| custom(&e))?);
+            *opened += 1;
+        }
+        let Some(open) = connection.as_mut() else {
+            return Ok(None);
+        };
+        let version = sea_orm::sqlx::query("PRAGMA data_version")
+            .fetch_one(&mut *open)
+            .await
+            .and_then(|row| row.try_get::<i64, _>(0));
+        match version {
+            Ok(version) => Ok(Some(format!("{opened}:{version}"))),
+            Err(err) => {
+                *connection = None;
+                Err(custom(&err))
+            }
+        }
+    }
+}
+
+fn custom(err: &sea_orm::sqlx::Error) -> DbErr {
+    DbErr::Custom(err.to_string())
+}
+
 /// Checks that the database answers a trivial query.
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())

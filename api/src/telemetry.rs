@@ -31,6 +31,7 @@ pub struct Metrics {
     pub password_hash_memory: IntGauge,
     task_last_success: IntGaugeVec,
     task_failures: IntCounterVec,
+    answers: IntCounterVec,
 }
 
 impl Metrics {
@@ -94,6 +95,17 @@ impl Metrics {
             &["task"],
         )
         .map_err(AppError::internal)?;
+        let answers = IntCounterVec::new(
+            Opts::new(
+                "canyu_answer_cache_total",
+                "Anonymous queries by whether a kept answer was sent (hit) or one computed (miss)",
+            ),
+            &["outcome"],
+        )
+        .map_err(AppError::internal)?;
+        registry
+            .register(Box::new(answers.clone()))
+            .map_err(AppError::internal)?;
         registry
             .register(Box::new(task_last_success.clone()))
             .map_err(AppError::internal)?;
@@ -128,7 +140,14 @@ impl Metrics {
             password_hash_memory,
             task_last_success,
             task_failures,
+            answers,
         })
+    }
+
+    /// Counts an anonymous query that was sent a kept answer (`hit`) or had one computed.
+    pub fn answer_cache(&self, hit: bool) {
+        let outcome = if hit { "hit" } else { "miss" };
+        self.answers.with_label_values(&[outcome]).inc();
     }
 
     /// Records that background task `task` just succeeded.

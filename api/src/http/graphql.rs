@@ -14,6 +14,7 @@ use async_graphql::http::GraphiQLSource;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
+use super::answers::{Answer, Answers};
 use super::{app_error_response, client_of, graphql_error, viewer_of};
 use crate::auth::Viewer;
 use crate::graphql::{self, AppSchema, OperationKind};
@@ -68,6 +69,7 @@ pub(super) async fn graphql_post(
     payload: web::Payload,
     state: web::Data<AppState>,
     schema: web::Data<AppSchema>,
+    answers: web::Data<Answers>,
 ) -> HttpResponse {
     if !is_json(&req) {
         return graphql_error(
@@ -118,13 +120,15 @@ pub(super) async fn graphql_post(
         Ok(viewer) => viewer,
         Err(err) => return app_error_response(&err),
     };
-    execute(&req, &state, &schema, viewer, request).await
+    let asked = Asked::Body(&body);
+    execute(&req, &state, &schema, &answers, viewer, request, asked).await
 }
 
 pub(super) async fn graphql_get(
     req: HttpRequest,
     state: web::Data<AppState>,
     schema: web::Data<AppSchema>,
+    answers: web::Data<Answers>,
 ) -> HttpResponse {
     if req.query_string().is_empty() {
         if state.config.is_development() {
@@ -170,7 +174,8 @@ pub(super) async fn graphql_get(
         Ok(viewer) => viewer,
         Err(err) => return app_error_response(&err),
     };
-    execute(&req, &state, &schema, viewer, request).await
+    let asked = Asked::QueryString(req.query_string());
+    execute(&req, &state, &schema, &answers, viewer, request, asked).await
 }
 
 /// The parameters of a GraphQL GET request (GraphQL over HTTP: `operationName`, JSON `variables`).
@@ -196,17 +201,66 @@ fn get_request(query_string: &str) -> Option<async_graphql::Request> {
     Some(request)
 }
 
+/// What a request asked, as sent: the key of its kept answer with the media type it accepts.
+#[derive(Clone, Copy)]
+enum Asked<'a> {
+    Body(&'a [u8]),
+    QueryString(&'a str),
+}
+
+impl Asked<'_> {
+    fn key(self, media: Media) -> Bytes {
+        let (method, raw) = match self {
+            Asked::Body(body) => (b'P', body),
+            Asked::QueryString(query) => (b'G', query.as_bytes()),
+        };
+        let mut key = BytesMut::with_capacity(raw.len() + 2);
+        key.extend_from_slice(&[method, media as u8]);
+        key.extend_from_slice(raw);
+        key.freeze()
+    }
+}
+
 async fn execute(
     req: &HttpRequest,
     state: &AppState,
     schema: &AppSchema,
+    answers: &Answers,
     viewer: Viewer,
     request: async_graphql::Request,
+    asked: Asked<'_>,
 ) -> HttpResponse {
     let started = Instant::now();
     let media = Media::accepted(req);
     let address = client_of(req, state);
+    // An anonymous request may be sent the answer kept for it, if the database has not changed
+    // since (the token is read first: an answer computed after it is at that state or newer).
+    // Only a request asked before reads it: a new or refused one costs no statement more.
+    let computed_at = state.clock.now();
+    let key = (matches!(viewer, Viewer::Anonymous) && answers.enabled()).then(|| asked.key(media));
+    let token = match &key {
+        Some(key) if answers.known(key) && state.db_health.is_up() => tokio::select! {
+            token = answers.token(&state.db) => token,
+            () = state.db_health.down() => None,
+        },
+        _ => None,
+    };
+    if let (Some(key), Some(token)) = (&key, &token)
+        && let Some(answer) = answers.get(key, token, computed_at)
+    {
+        state.metrics.answer_cache(true);
+        state.metrics.observe_request(
+            OperationKind::label(Some(OperationKind::Query)),
+            true,
+            started.elapsed(),
+        );
+        return HttpResponse::build(answer.status)
+            .content_type(answer.content_type)
+            .body(answer.body);
+    }
+    let computing = Instant::now();
     let (response, kind) = graphql::execute(schema, state, viewer, address, request).await;
+    let cost = computing.elapsed();
     state.metrics.observe_request(
         OperationKind::label(kind),
         response.errors.is_empty(),
@@ -227,9 +281,35 @@ async fn execute(
         errors: &response.errors,
         extensions: &response.extensions,
     };
+    let body = match serde_json::to_vec(&body) {
+        Ok(body) => Bytes::from(body),
+        Err(err) => {
+            return app_error_response(&crate::error::AppError::internal(format!(
+                "an answer did not serialize: {err}"
+            )));
+        }
+    };
+    if let Some(key) = key
+        && kind == Some(OperationKind::Query)
+    {
+        state.metrics.answer_cache(false);
+        if response.errors.is_empty() {
+            answers.keep(
+                key,
+                Answer {
+                    token,
+                    at: computed_at,
+                    status,
+                    content_type: media.content_type(),
+                    body: body.clone(),
+                },
+                cost,
+            );
+        }
+    }
     HttpResponse::build(status)
         .content_type(media.content_type())
-        .json(body)
+        .body(body)
 }
 
 /// A GraphQL response as GraphQL over HTTP has it: no `data` for a request error, no empty

@@ -7,7 +7,9 @@
 //! - [`oauth`]: the OAuth2 client-credentials token endpoint and the JWKS.
 //! - [`ops`]: health and metrics.
 //! - [`exports`]: the finance export's route.
+//! - [`answers`]: anonymous query answers kept and sent again while the database is unchanged.
 
+mod answers;
 mod exports;
 mod graphql;
 mod oauth;
@@ -125,6 +127,7 @@ fn serve(listener: TcpListener, state: AppState, schema: AppSchema) -> std::io::
     let state = web::Data::new(state);
     let schema = web::Data::new(schema);
     let sockets = web::Data::new(std::sync::Arc::new(ws::SocketCounts::default()));
+    let answers = web::Data::new(answers::Answers::new(&state.config));
     let server = HttpServer::new(move || {
         App::new()
             .wrap(cors(&state.config.cors_allowed_origins))
@@ -133,6 +136,7 @@ fn serve(listener: TcpListener, state: AppState, schema: AppSchema) -> std::io::
             .app_data(state.clone())
             .app_data(sockets.clone())
             .app_data(schema.clone())
+            .app_data(answers.clone())
             .app_data(
                 web::FormConfig::default()
                     .limit(16 * 1024)

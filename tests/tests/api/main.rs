@@ -3,6 +3,7 @@
 //! overlapping write transactions) are reported as ignored without it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod answers;
 mod comments;
 mod communities;
 mod decision_polls;
