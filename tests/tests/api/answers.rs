@@ -41,12 +41,8 @@ fn listing_body(community: &str) -> Vec<u8> {
 
 /// How many anonymous queries were sent a kept answer (`hit`) or computed one (`miss`).
 async fn kept(app: &TestApp, outcome: &str) -> i64 {
-    let (status, text) = app.get("/metrics").await;
-    assert_eq!(status, 200, "{text}");
-    let prefix = format!("canyu_answer_cache_total{{outcome=\"{outcome}\"}} ");
-    text.lines()
-        .find_map(|line| line.strip_prefix(prefix.as_str()))
-        .map_or(0, |value| value.trim().parse().unwrap())
+    let series = format!("canyu_answer_cache_total{{outcome=\"{outcome}\"}}");
+    support::metric(app, &series).await.unwrap_or(0)
 }
 
 /// Asks `body` anonymously, twice in a row, until the second is sent the answer the first kept

@@ -440,15 +440,9 @@ const LOG_IN_QUERY: &str = "mutation($h: String!, $p: String!) { logIn(input: { 
 
 /// A metric's value as `/metrics` shows it now.
 async fn metric(app: &TestApp, name: &str) -> i64 {
-    let (status, text) = app.get("/metrics").await;
-    assert_eq!(status, 200, "{text}");
-    let prefix = format!("{name} ");
-    text.lines()
-        .find_map(|line| line.strip_prefix(prefix.as_str()))
-        .unwrap_or_else(|| panic!("no {name} in {text}"))
-        .trim()
-        .parse()
-        .unwrap()
+    support::metric(app, name)
+        .await
+        .unwrap_or_else(|| panic!("no {name} on /metrics"))
 }
 
 /// `canyu_password_hashes_total` as `/metrics` shows it now.

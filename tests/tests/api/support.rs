@@ -392,20 +392,23 @@ pub async fn next_data(socket: &mut Socket, operation_id: &str, field: &str) -> 
     message["payload"]["data"][field].clone()
 }
 
-/// The sum of the `canyu_db_queries_total` series on /metrics.
-pub async fn db_queries(app: &TestApp) -> f64 {
+/// The value of the one `series` on /metrics (a name with its labels, as printed), or `None`
+/// while it has never been counted.
+pub async fn metric(app: &TestApp, series: &str) -> Option<i64> {
     let (status, text) = app.get("/metrics").await;
-    assert_eq!(status, 200);
-    let values: Vec<f64> = text
-        .lines()
-        .filter(|line| line.starts_with("canyu_db_queries_total"))
-        .map(|line| line.rsplit(' ').next().unwrap().parse().unwrap())
-        .collect();
-    assert!(
-        !values.is_empty(),
-        "no canyu_db_queries_total on /metrics:\n{text}"
-    );
-    values.iter().sum()
+    assert_eq!(status, 200, "{text}");
+    let prefix = format!("{series} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(prefix.as_str()))
+        .map(|value| value.trim().parse().unwrap())
+}
+
+/// `canyu_db_queries_total` on /metrics.
+pub async fn db_queries(app: &TestApp) -> f64 {
+    let queries = metric(app, "canyu_db_queries_total")
+        .await
+        .expect("canyu_db_queries_total on /metrics");
+    queries as f64
 }
 
 /// Runs `query` as `viewer` `runs` times and returns the fewest database queries one run cost
