@@ -51,6 +51,7 @@ mod m20261201_000043_create_metric_day;
 mod m20261201_000044_add_pricing_poll_tally_version;
 mod m20261202_000045_create_sync_scope_set;
 mod m20261202_000046_unlogged_rate_limit_window;
+mod m20261203_000047_add_sync_counter_xid_order;
 
 pub struct Migrator;
 
@@ -104,6 +105,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000044_add_pricing_poll_tally_version::Migration),
             Box::new(m20261202_000045_create_sync_scope_set::Migration),
             Box::new(m20261202_000046_unlogged_rate_limit_window::Migration),
+            Box::new(m20261203_000047_add_sync_counter_xid_order::Migration),
         ]
     }
 }

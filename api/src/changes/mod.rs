@@ -1,14 +1,17 @@
-//! The change index: what changed, in which scope, in commit order. Every service write
-//! records its changed rows in a [`SyncWriter`] during its transaction; the writer takes the
-//! commit-ordered `seq` last, moves each row's `sync_entity` entry to it, commits, and publishes
-//! the write's events. This module knows the entities, the database and the events hub only:
+//! The change index: what changed, in which scope, in an order no reader can see out of turn.
+//! Every service write records its changed rows in a [`SyncWriter`] during its transaction; the
+//! writer takes the transaction's `seq` last, moves each row's `sync_entity` entry to it,
+//! commits, and publishes the write's events. This module knows the entities, the database and the events hub only:
 //! `sync/` (push, pull, cursors, who holds which scope) sits above the services, which sit above
 //! this.
 //!
 //! - [`writer`]: `SyncWriter`, [`EntityKind`], [`Op`]; [`scope`]: [`Scope`].
+//! - [`order`]: where a seq comes from (the counter row on SQLite, the transaction id on
+//!   Postgres) and how far a pull's snapshot may be served.
 //! - [`ensure_counter`], [`index_existing_data`], [`reindex`]: the counter row and the index of
 //!   data written outside the services; [`purge_tombstones`]: the horizon.
 
+pub mod order;
 pub mod scope;
 pub mod writer;
 
@@ -30,8 +33,8 @@ use crate::error::{AppError, AppResult};
 /// seq (a cursor from before it must reset). Returns the rows purged.
 pub async fn purge_tombstones(db: &DatabaseConnection, cutoff: DateTime<Utc>) -> AppResult<u64> {
     let txn = crate::db::begin_write(db).await?;
-    // The counter first, as every writer takes it last: no writer can then be waiting on it
-    // while holding a tombstone this purge deletes.
+    // The counter first, as every SQLite writer takes it last: no writer can then be waiting
+    // on it while holding a tombstone this purge deletes (Postgres writers only read it).
     let counter = sync_counter::Entity::find_by_id(1)
         .lock_exclusive()
         .one(&txn)
@@ -67,7 +70,8 @@ pub async fn purge_tombstones(db: &DatabaseConnection, cutoff: DateTime<Utc>) ->
 
 /// Makes the counter row of a new database: seq 0, a fresh epoch (so cursors of any other
 /// database are recognised) and a random cursor-signing key. A database that has it keeps it.
-/// Returns the database's cursor key, which signs every signed cursor (see `pagination.rs`).
+/// On Postgres it then sets up the transaction-id order ([`order::prepare`]). Returns the
+/// database's cursor key, which signs every signed cursor (see `pagination.rs`).
 pub async fn ensure_counter(db: &DatabaseConnection) -> AppResult<String> {
     sync_counter::Entity::insert(sync_counter::ActiveModel {
         id: Set(1),
@@ -75,6 +79,8 @@ pub async fn ensure_counter(db: &DatabaseConnection) -> AppResult<String> {
         epoch: Set(Uuid::new_v4().to_string()),
         cursor_key: Set(crate::auth::secrets::generate()),
         horizon_seq: Set(0),
+        xid_offset: Set(None),
+        xid_origin: Set(None),
     })
     .on_conflict(
         OnConflict::column(sync_counter::Column::Id)
@@ -83,6 +89,7 @@ pub async fn ensure_counter(db: &DatabaseConnection) -> AppResult<String> {
     )
     .exec_without_returning(db)
     .await?;
+    order::prepare(db).await?;
     sync_counter::Entity::find_by_id(1)
         .one(db)
         .await?
@@ -90,16 +97,13 @@ pub async fn ensure_counter(db: &DatabaseConnection) -> AppResult<String> {
         .ok_or_else(|| AppError::internal("the sync counter row is missing"))
 }
 
-/// Indexes a database that holds data written before sync existed (the sequence has never
-/// moved, yet there are communities): run at startup, so an upgraded deployment's devices
+/// Indexes a database that holds data written before sync existed (the change index is
+/// empty, yet there are communities): run at startup, so an upgraded deployment's devices
 /// receive everything. A database already in sync, or an empty one, is left alone.
 pub async fn index_existing_data(db: &DatabaseConnection) -> AppResult<u64> {
-    use sea_orm::PaginatorTrait;
-    let counter = sync_counter::Entity::find_by_id(1)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::internal("sync_counter row missing"))?;
-    if counter.seq > 0 || community::Entity::find().count(db).await? == 0 {
+    if sync_entity::Entity::find().one(db).await?.is_some()
+        || community::Entity::find().one(db).await?.is_none()
+    {
         return Ok(0);
     }
     let written = reindex(db).await?;

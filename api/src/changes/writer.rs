@@ -1,9 +1,8 @@
 //! `SyncWriter`: the one way a domain write reaches the change index. Every service collects
-//! what it changed here during its transaction; [`SyncWriter::commit`] then takes the next
-//! `seq` as the last thing before COMMIT (under the counter row's lock, so seq order is commit
-//! order), moves each changed row's `sync_entity` entry to that seq, records field versions for
-//! merges, commits, and pokes the affected scopes, with the write's other live events, in one
-//! `NOTIFY`.
+//! what it changed here during its transaction; [`SyncWriter::commit`] then takes the
+//! transaction's `seq` (see [`super::order`]) as the last thing before COMMIT, moves each changed
+//! row's `sync_entity` entry to that seq, records field versions for merges, commits, and pokes
+//! the affected scopes, with the write's other live events, in one `NOTIFY`.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -13,13 +12,11 @@ use entity::{
     revenue_share_record, sanction, suggestion, sync_entity, sync_field_version, vote,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, Set, Statement,
-};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, EntityTrait, Set};
 use uuid::Uuid;
 
 use super::scope::Scope;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::events::{Event, Events};
 
 /// Where a committed write's events go: the database they travel through (`NOTIFY` on
@@ -331,8 +328,8 @@ impl SyncWriter {
         );
     }
 
-    /// Takes the next seq and writes the change index, inside `txn`; the caller commits right
-    /// after. Returns the seq, or `None` when nothing was recorded (no seq is taken then).
+    /// Takes the transaction's seq and writes the change index, inside `txn`; the caller
+    /// commits right after (on SQLite the counter row stays locked until then). Returns the seq, or `None` when nothing was recorded (no seq is taken then).
     pub async fn flush(&mut self, txn: &DatabaseTransaction) -> AppResult<Option<i64>> {
         if self.is_empty() {
             return Ok(None);
@@ -343,7 +340,7 @@ impl SyncWriter {
     /// Like [`flush`](Self::flush), but takes a seq even when nothing was recorded: a pushed
     /// mutation always gets one, so its ack is ordered with the changes around it.
     pub async fn flush_always(&mut self, txn: &DatabaseTransaction) -> AppResult<i64> {
-        let seq = next_seq(txn).await?;
+        let seq = super::order::next_seq(txn).await?;
         let now = Utc::now();
         let rows: Vec<sync_entity::ActiveModel> = self
             .changes
@@ -433,17 +430,4 @@ impl SyncWriter {
         let events = pokes.chain(self.announced.iter().copied());
         to.events().publish(to.database(), events).await;
     }
-}
-
-/// `UPDATE sync_counter SET seq = seq + 1 RETURNING seq`: the row stays locked until the
-/// transaction ends, so no transaction that commits later can hold a smaller seq.
-async fn next_seq(txn: &DatabaseTransaction) -> AppResult<i64> {
-    let row = txn
-        .query_one_raw(Statement::from_string(
-            txn.get_database_backend(),
-            "UPDATE sync_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq",
-        ))
-        .await?
-        .ok_or_else(|| AppError::internal("sync_counter row missing"))?;
-    Ok(row.try_get::<i64>("", "seq")?)
 }

@@ -19,6 +19,7 @@ use super::cursor::{Backfill, Cursor};
 use super::scopes::{self, ScopeSet};
 use super::{MIN_PULL_SCHEMA_VERSION, check_versions, ensure_group};
 use crate::auth::Viewer;
+use crate::changes::order::{self, Head};
 use crate::changes::{EntityKind, Op, Scope};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -119,25 +120,12 @@ pub async fn pull(
     };
     ensure_group(state, user.id, request.client_group_id).await?;
 
-    // One snapshot for changes and acks: REPEATABLE READ on Postgres; a SQLite transaction
-    // reads one snapshot anyway (and takes no isolation options).
-    let txn = if state.db.get_database_backend() == DatabaseBackend::Postgres {
-        state
-            .db
-            .begin_with_config(
-                Some(IsolationLevel::RepeatableRead),
-                Some(AccessMode::ReadOnly),
-            )
-            .await?
-    } else {
-        state.db.begin().await?
-    };
-    let counter = sync_counter::Entity::find_by_id(1)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::internal("sync_counter row missing"))?;
-    let head = counter.seq;
-    let now_scopes = scopes::held_by(&txn, user.id).await?;
+    let Snapshot {
+        txn,
+        counter,
+        head,
+        scopes: now_scopes,
+    } = Snapshot::open(state, user.id, request.client_group_id).await?;
 
     let decoded = match request.cursor.as_deref() {
         None => None,
@@ -146,20 +134,28 @@ pub async fn pull(
     };
     let (cursor, reset) = match decoded {
         Some(Some(cursor))
-            if cursor.position.0 <= head && cursor.position.0 >= counter.horizon_seq =>
+            if cursor.position.0 <= head.upper && cursor.position.0 >= counter.horizon_seq =>
         {
             (cursor, false)
         }
         // Another database's cursor, one of an earlier format, one ahead of the head, or one
         // older than the horizon.
-        Some(_) => (Cursor::first(&counter.epoch, head), true),
-        None => (Cursor::first(&counter.epoch, head), false),
+        Some(_) => (Cursor::first(&counter.epoch, head.through), true),
+        None => (Cursor::first(&counter.epoch, head.through), false),
     };
     // The sets the cursor names; one the purge has forgotten resets it too.
     let (mut cursor, reset, mut sets) = match Sets::read(&txn, &cursor).await? {
         Some(sets) => (cursor, reset, sets),
-        None => (Cursor::first(&counter.epoch, head), true, Sets::default()),
+        None => (
+            Cursor::first(&counter.epoch, head.through),
+            true,
+            Sets::default(),
+        ),
     };
+    // A cursor was handed out at or below the head of its own snapshot, which nothing can
+    // appear below later; this snapshot may be held back further by a transaction that has
+    // ended since it was taken (see `changes::order`), and then serves nothing new.
+    let head = head.through.max(cursor.position.0);
 
     let first_sync = cursor.scope_set.is_none() && cursor.position.0 == 0;
     let held: BTreeSet<Scope> = match &cursor.scope_set {
@@ -193,7 +189,7 @@ pub async fn pull(
     let mut stream = None;
     if cursor.backfills.is_empty() {
         let scopes: Vec<String> = now_scopes.iter().map(Scope::to_string).collect();
-        stream = Some(fill_from_stream(&txn, &mut cursor, &scopes, &mut page).await?);
+        stream = Some(fill_from_stream(&txn, &mut cursor, &scopes, head, &mut page).await?);
     }
     let has_more = !cursor.backfills.is_empty() || stream.is_some_and(|(more, _)| more);
 
@@ -233,6 +229,107 @@ pub async fn pull(
         has_more,
         user_id: user.id,
     })
+}
+
+/// How many times a pull takes a new snapshot while a transaction still open holds back
+/// changes committed before it began, and how long it waits between them.
+const HELD_BACK_TRIES: u32 = 25;
+const HELD_BACK_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// A pull's read-only snapshot, with what it reads first: the counter row, the head, and the
+/// scopes the user holds now.
+struct Snapshot {
+    txn: DatabaseTransaction,
+    counter: sync_counter::Model,
+    head: Head,
+    scopes: BTreeSet<Scope>,
+}
+
+impl Snapshot {
+    /// One snapshot for changes and acks: REPEATABLE READ on Postgres; a SQLite transaction
+    /// reads one snapshot anyway (and takes no isolation options).
+    ///
+    /// On Postgres a writer that began before others and commits after them holds the head
+    /// below their changes (see `changes::order`). So that a device pulling right after a push
+    /// gets its ack, and another device the change, a pull whose snapshot sees changes of its
+    /// scopes or acks of its group above the head takes a new snapshot, a few milliseconds
+    /// later, until the head passes them (at most [`HELD_BACK_TRIES`] times; writers that began
+    /// later do not count). A change it still holds back comes with the next pull.
+    async fn open(state: &AppState, user_id: Uuid, group: Uuid) -> AppResult<Snapshot> {
+        let mut waiting_for = None;
+        let mut tries = 0;
+        loop {
+            let snapshot = Snapshot::begin(state, user_id).await?;
+            if !snapshot.head.held_back() || tries == HELD_BACK_TRIES {
+                return Ok(snapshot);
+            }
+            let target = match waiting_for {
+                Some(target) => target,
+                None => match snapshot.newest_above_head(group).await? {
+                    Some(target) => target,
+                    None => return Ok(snapshot),
+                },
+            };
+            if snapshot.head.through >= target {
+                return Ok(snapshot);
+            }
+            waiting_for = Some(target);
+            tries += 1;
+            snapshot.txn.rollback().await?;
+            tokio::time::sleep(HELD_BACK_WAIT).await;
+        }
+    }
+
+    async fn begin(state: &AppState, user_id: Uuid) -> AppResult<Snapshot> {
+        let txn = if state.db.get_database_backend() == DatabaseBackend::Postgres {
+            state
+                .db
+                .begin_with_config(
+                    Some(IsolationLevel::RepeatableRead),
+                    Some(AccessMode::ReadOnly),
+                )
+                .await?
+        } else {
+            state.db.begin().await?
+        };
+        let counter = sync_counter::Entity::find_by_id(1)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| AppError::internal("sync_counter row missing"))?;
+        let head = order::head(&txn, counter.seq).await?;
+        let scopes = scopes::held_by(&txn, user_id).await?;
+        Ok(Snapshot {
+            txn,
+            counter,
+            head,
+            scopes,
+        })
+    }
+
+    /// The newest seq above the head that this snapshot sees in the user's scopes or among
+    /// the acks of `group`.
+    async fn newest_above_head(&self, group: Uuid) -> AppResult<Option<i64>> {
+        let through = self.head.through;
+        let ack: Option<i64> = sync_client::Entity::find()
+            .select_only()
+            .column_as(sync_client::Column::LastMutationSeq.max(), "newest")
+            .filter(sync_client::Column::ClientGroupId.eq(group))
+            .filter(sync_client::Column::LastMutationSeq.gt(through))
+            .into_tuple::<Option<i64>>()
+            .one(&self.txn)
+            .await?
+            .flatten();
+        let change: Option<i64> = sync_entity::Entity::find()
+            .select_only()
+            .column_as(sync_entity::Column::Seq.max(), "newest")
+            .filter(sync_entity::Column::Scope.is_in(self.scopes.iter().map(Scope::to_string)))
+            .filter(sync_entity::Column::Seq.gt(through))
+            .into_tuple::<Option<i64>>()
+            .one(&self.txn)
+            .await?
+            .flatten();
+        Ok(ack.max(change))
+    }
 }
 
 /// The scope sets a pull reads and names: those its cursor came with (and when each was last
@@ -364,17 +461,19 @@ async fn fill_from_stream(
     txn: &DatabaseTransaction,
     cursor: &mut Cursor,
     scopes: &[String],
+    head: i64,
     page: &mut Page,
 ) -> AppResult<(bool, Option<i64>)> {
     loop {
         let room = page.room();
         if room == 0 || page.bytes >= MAX_PAGE_BYTES {
-            let next = next_stream_seq(txn, scopes, cursor.position).await?;
+            let next = next_stream_seq(txn, scopes, cursor.position, head).await?;
             return Ok((next.is_some(), next));
         }
         let rows = sync_entity::Entity::find()
             .filter(sync_entity::Column::Scope.is_in(scopes.iter().map(String::as_str)))
             .filter(after(cursor.position))
+            .filter(sync_entity::Column::Seq.lte(head))
             .order_by_asc(sync_entity::Column::Seq)
             .order_by_asc(sync_entity::Column::OpIndex)
             .limit(room + 1)
@@ -409,10 +508,12 @@ async fn next_stream_seq(
     txn: &DatabaseTransaction,
     scopes: &[String],
     position: (i64, i32),
+    head: i64,
 ) -> AppResult<Option<i64>> {
     Ok(sync_entity::Entity::find()
         .filter(sync_entity::Column::Scope.is_in(scopes.iter().map(String::as_str)))
         .filter(after(position))
+        .filter(sync_entity::Column::Seq.lte(head))
         .order_by_asc(sync_entity::Column::Seq)
         .order_by_asc(sync_entity::Column::OpIndex)
         .one(txn)

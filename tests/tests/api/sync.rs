@@ -12,6 +12,7 @@ use std::time::Duration;
 use canyu_tests::{TestApp, TestUser, assert_code, on_postgres};
 use chrono::{DateTime, TimeDelta, Utc};
 use futures_util::future::join;
+use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
 use serde_json::{Value, json};
 
 use crate::support::{
@@ -638,21 +639,7 @@ async fn a_transaction_that_starts_first_and_commits_last_is_still_delivered() {
     alices.pull_all(app, 100).await;
 
     // A: alice's vote, written but not committed.
-    let txn = canyu::db::begin_write(&app.state.db).await.unwrap();
-    let mut writer = canyu::changes::SyncWriter::new();
-    let viewer = canyu::auth::Viewer::User(canyu::auth::UserViewer {
-        id: as_uuid(&s.alice.id),
-        role: canyu::auth::Role::Member,
-    });
-    canyu::services::votes::cast_in(
-        &txn,
-        &viewer,
-        as_uuid(&target),
-        entity::vote::Value::Up,
-        &mut writer,
-    )
-    .await
-    .unwrap();
+    let (txn, writer) = open_vote(&s, &target).await;
 
     // B: bob's push commits first.
     let mut bobs = SyncClient::new(&s.bob);
@@ -663,12 +650,12 @@ async fn a_transaction_that_starts_first_and_commits_last_is_still_delivered() {
         .expect("B waited for A");
     assert_eq!(summary(&pushed), ["1 APPLIED"]);
 
+    // A began first: its seq is below B's, so B is held back while A is open — never
+    // served before a change that could still appear below it.
     let between = watcher.pull_all(app, 100).await;
-    let between_changes = changes_of(&between);
-    assert_eq!(
-        ids_in(&between_changes, "Suggestion"),
-        std::slice::from_ref(&late),
-        "B's commit, and only it"
+    assert!(
+        ids_in(&changes_of(&between), "Suggestion").is_empty(),
+        "B is held back while A is open: {between:?}"
     );
     let seen = watcher.entity("Suggestion", &target).unwrap();
     assert_eq!(seen["upvotes"], 0, "A is not committed: {seen}");
@@ -679,12 +666,16 @@ async fn a_transaction_that_starts_first_and_commits_last_is_still_delivered() {
     let after_changes = changes_of(&after);
     assert_eq!(
         ids_in(&after_changes, "Suggestion"),
-        std::slice::from_ref(&target),
-        "A's commit arrives after B's, and B does not come again"
+        [target.clone(), late.clone()],
+        "once A commits, both arrive, A first, each once"
     );
     let seen = watcher.entity("Suggestion", &target).unwrap();
     assert_eq!(seen["upvotes"], 1, "{seen}");
     assert!(watcher.entity("Suggestion", &late).is_some());
+    assert!(
+        changes_of(&watcher.pull_all(app, 100).await).is_empty(),
+        "nothing comes twice"
+    );
 
     let mine = alices.pull_all(app, 100).await;
     let votes: Vec<&Value> = changes_of(&mine)
@@ -695,6 +686,112 @@ async fn a_transaction_that_starts_first_and_commits_last_is_still_delivered() {
     assert_eq!(entity_of(votes[0])["suggestionId"], target.as_str());
     assert_eq!(entity_of(votes[0])["value"], "UP");
     assert_eq!(entity_of(votes[0])["userId"], s.alice.id.as_str());
+}
+
+/// Alice's vote on `target`, written in a transaction left open; its transaction id is taken
+/// now, before any write that follows.
+async fn open_vote(s: &Scene, target: &str) -> (DatabaseTransaction, canyu::changes::SyncWriter) {
+    let txn = canyu::db::begin_write(&s.app.state.db).await.unwrap();
+    let mut writer = canyu::changes::SyncWriter::new();
+    let viewer = canyu::auth::Viewer::User(canyu::auth::UserViewer {
+        id: as_uuid(&s.alice.id),
+        role: canyu::auth::Role::Member,
+    });
+    canyu::services::votes::cast_in(
+        &txn,
+        &viewer,
+        as_uuid(target),
+        entity::vote::Value::Up,
+        &mut writer,
+    )
+    .await
+    .unwrap();
+    (txn, writer)
+}
+
+// A writer that began first and commits a few milliseconds into a pull does not make the pull
+// miss what committed after it began: the pull takes a new snapshot until the head passes the
+// changes it saw held back, and serves both, the earlier writer's first.
+#[tokio::test]
+#[cfg_attr(not(canyu_postgres), ignore = "needs Postgres (set TEST_DATABASE_URL)")]
+async fn a_pull_waits_for_an_earlier_writer_that_commits_meanwhile() {
+    let s = scene().await;
+    let app = &s.app;
+    let target = submit(app, &s.owner, &s.community, "Held back").await;
+    let mut watcher = SyncClient::new(&s.bob);
+    watcher.pull_all(app, 100).await;
+
+    let (txn, writer) = open_vote(&s, &target).await;
+    let mut owners = SyncClient::new(&s.owner);
+    let late = new_id();
+    owners.queue("CREATE_SUGGESTION", idea(&late, &s.community, "After it"));
+    assert_eq!(summary(&owners.push(app).await), ["1 APPLIED"]);
+
+    let commit_soon = async {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        writer.commit(txn, &app.state).await.unwrap();
+    };
+    let ((), page) = join(commit_soon, watcher.pull(app, 100)).await;
+    assert_eq!(
+        ids_in(&changes_of(std::slice::from_ref(&page)), "Suggestion"),
+        [target.clone(), late.clone()],
+        "{page}"
+    );
+}
+
+// Open transactions of other databases on the same Postgres server hold no pull back: the head
+// is narrowed to this database's writers.
+#[tokio::test]
+#[cfg_attr(not(canyu_postgres), ignore = "needs Postgres (set TEST_DATABASE_URL)")]
+async fn a_transaction_open_in_another_database_holds_no_pull_back() {
+    let s = scene().await;
+    let app = &s.app;
+    let mut watcher = SyncClient::new(&s.bob);
+    watcher.pull_all(app, 100).await;
+
+    let elsewhere = sea_orm::Database::connect(std::env::var("TEST_DATABASE_URL").unwrap())
+        .await
+        .unwrap();
+    let open = elsewhere.begin().await.unwrap();
+    open.execute_unprepared("SELECT pg_current_xact_id()")
+        .await
+        .unwrap();
+
+    let mut owners = SyncClient::new(&s.owner);
+    let id = new_id();
+    owners.queue(
+        "CREATE_SUGGESTION",
+        idea(&id, &s.community, "Not held back"),
+    );
+    owners.push(app).await;
+    let page = watcher.pull(app, 100).await;
+    assert_eq!(
+        ids_in(&changes_of(std::slice::from_ref(&page)), "Suggestion"),
+        [id],
+        "{page}"
+    );
+    let acked = owners.pull(app, 100).await;
+    assert_eq!(list(&acked["acks"]).len(), 1, "{acked}");
+    open.rollback().await.unwrap();
+}
+
+// After a point-in-time recovery of the whole Postgres cluster its transaction ids go back: a
+// cursor above every seq the database can hand out resets.
+#[tokio::test]
+#[cfg_attr(not(canyu_postgres), ignore = "needs Postgres (set TEST_DATABASE_URL)")]
+async fn a_cursor_above_every_seq_handed_out_resets() {
+    let s = scene().await;
+    let app = &s.app;
+    submit(app, &s.owner, &s.community, "Before the recovery").await;
+    let mut device = SyncClient::new(&s.bob);
+    device.pull_all(app, 100).await;
+    execute(
+        app,
+        "UPDATE sync_counter SET xid_offset = xid_offset - 1000000000",
+    )
+    .await;
+    let page = device.pull(app, 100).await;
+    assert_eq!(page["reset"], true, "{page}");
 }
 
 /// Eight rounds of pushes to `server`: four new suggestions and three votes on the newest
@@ -2096,8 +2193,8 @@ async fn a_cursor_of_another_database_or_ahead_of_the_head_resets_and_a_garbled_
     let body = device.pull_at(app, Some(&tampered(&held)), 10).await;
     assert_code(&body, "BAD_USER_INPUT");
 
-    // Ahead of the head: the database was restored from an earlier copy.
-    let head_before: i64 = scalar(app, "SELECT seq FROM sync_counter WHERE id = 1").await;
+    // The database was restored from an earlier copy: the changes after it are lost.
+    let head_before: i64 = scalar(app, "SELECT COALESCE(MAX(seq), 0) FROM sync_entity").await;
     let mut writer = SyncClient::new(&s.bob);
     for n in 0..3 {
         writer.queue(
@@ -2113,13 +2210,22 @@ async fn a_cursor_of_another_database_or_ahead_of_the_head_resets_and_a_garbled_
         &format!("DELETE FROM sync_entity WHERE seq > {head_before}"),
     )
     .await;
-    execute(
-        app,
-        &format!("UPDATE sync_counter SET seq = {head_before} WHERE id = 1"),
-    )
-    .await;
+    if on_postgres() {
+        // On Postgres a server starting on the copy finds it elsewhere than where its order
+        // was set (another database, or another cluster).
+        execute(app, "UPDATE sync_counter SET xid_origin = 'elsewhere'").await;
+    } else {
+        // On SQLite the copy's counter is behind the device's cursor.
+        execute(
+            app,
+            &format!("UPDATE sync_counter SET seq = {head_before} WHERE id = 1"),
+        )
+        .await;
+    }
+    let restored = app.replica(&[]).await;
+    let app = &restored;
     let page = device.pull(app, 100).await;
-    assert_eq!(page["reset"], true, "a cursor ahead of the head: {page}");
+    assert_eq!(page["reset"], true, "a cursor of the restored copy: {page}");
     device.pull_all(app, 100).await;
     assert_eq!(device.ids_of("Suggestion"), BTreeSet::from([here_id]));
 }
