@@ -39,12 +39,14 @@ def cell(servers, concurrency, duration, env, url):
     """castVote spread over `servers` (the connections split evenly), after a warm-up: the
     summed requests/s, the worst p99, the errors and the database's waits."""
     share = concurrency // len(servers)
-    for proc in [peer.wrk_start(s.url, "vote.lua", share, peer.WARMUP, env) for s in servers]:
+    # Each wrk process draws its own random sequence (WRK_PROCESS, bench/peer/vote.lua).
+    envs = [{**env, "WRK_PROCESS": str(n)} for n in range(len(servers))]
+    for proc in [peer.wrk_start(s.url, "vote.lua", share, peer.WARMUP, e) for s, e in zip(servers, envs)]:
         peer.wrk_finish(proc)
     sampler = peer.WaitSampler(url)
     try:
-        results = [peer.wrk_finish(p) for p in [peer.wrk_start(s.url, "vote.lua", share, duration, env)
-                                                for s in servers]]
+        results = [peer.wrk_finish(p) for p in [peer.wrk_start(s.url, "vote.lua", share, duration, e)
+                                                for s, e in zip(servers, envs)]]
     finally:
         waits = sampler.stop()
     return {"rps": sum(r["rps"] for r in results), "p99": max(r["p99"] for r in results),

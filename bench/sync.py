@@ -121,7 +121,19 @@ COUNTER_CHECKS = {
         WHERE s.upvotes <> COALESCE(v.up, 0) OR s.downvotes <> COALESCE(v.down, 0)""",
 }
 
-# pgbench: what one pushed ADD_COMMENT commits, as raw SQL. Client ids 0..7 own the sync_client
+# The head of a pull's snapshot on Postgres, as api/src/changes/order.rs reads it.
+PG_HEAD = ("WITH snapshot AS (SELECT pg_current_snapshot() AS s), "
+           "open AS (SELECT x::text::bigint AS x FROM snapshot, pg_snapshot_xip(snapshot.s) AS x), "
+           "here AS (SELECT oid FROM pg_database WHERE datname = current_database()) "
+           "SELECT COALESCE((SELECT MIN(open.x) FROM open WHERE NOT EXISTS ("
+           "SELECT 1 FROM pg_stat_get_activity(NULL) AS a, here "
+           "WHERE a.backend_xid::text::bigint = open.x % 4294967296 "
+           "AND a.datid IS NOT NULL AND a.datid <> here.oid)), "
+           "(SELECT pg_snapshot_xmax(s)::text::bigint FROM snapshot)) - 1 + c.xid_offset AS head "
+           "FROM sync_counter AS c WHERE c.id = 1")
+
+# pgbench: what one pushed ADD_COMMENT commits, as raw SQL (on Postgres its seq is its
+# transaction id plus the counter's offset, read with no lock). Client ids 0..7 own the sync_client
 # rows 00000000-0000-4000-8000-00000000000N; the mutation id is the locked row's last + 1.
 PG_PUSH_SCRIPT = r"""-- pgbench: one pushed ADD_COMMENT as raw SQL (bench/sync.py writes this file).
 \set r random(1, @TARGETS@)
@@ -130,7 +142,7 @@ SELECT id AS me, last_mutation_id + 1 AS mid FROM sync_client WHERE id = ('00000
 SELECT s.id AS sid, s.community_id AS cid, gen_random_uuid() AS new_id FROM suggestion s JOIN bench_sync_target t ON t.id = s.id WHERE t.n = :r AND s.deleted_at IS NULL FOR UPDATE OF s \gset
 INSERT INTO comment (id, suggestion_id, author_id, body, official, created_at) VALUES (':new_id', ':sid', '@AUTHOR@', 'bench comment (raw SQL)', false, now());
 UPDATE suggestion SET comment_count = comment_count + 1 WHERE id = ':sid';
-UPDATE sync_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq \gset
+SELECT pg_current_xact_id()::text::bigint + xid_offset AS seq FROM sync_counter WHERE id = 1 \gset
 INSERT INTO sync_entity (scope, entity, entity_id, seq, op_index, op, version, changed_at) VALUES ('community:' || ':cid', 'Comment', ':new_id', :seq, 0, 'UPSERT', 1, now()), ('community:' || ':cid', 'Suggestion', ':sid', :seq, 1, 'UPSERT', 1, now()) ON CONFLICT (scope, entity, entity_id) DO UPDATE SET seq = EXCLUDED.seq, op_index = EXCLUDED.op_index, op = EXCLUDED.op, changed_at = EXCLUDED.changed_at, version = sync_entity.version + 1;
 INSERT INTO sync_mutation_ledger (client_id, mutation_id, name, args_hash, outcome, result, seq, created_at) VALUES (':me', :mid, 'ADD_COMMENT', encode(sha256(convert_to('ADD_COMMENT' || ':new_id' || ':sid', 'UTF8')), 'hex'), 'APPLIED', '{"id":' || :mid || ',"outcome":"APPLIED","code":null,"message":null,"serverValues":null,"seq":' || :seq || '}', :seq, now());
 UPDATE sync_client SET last_mutation_id = :mid, last_mutation_seq = :seq, updated_at = now() WHERE id = ':me';
@@ -561,14 +573,15 @@ def measure_empty_pulls(client, group, cursor):
 
 
 def empty_pull_baseline(db, user_id, group, scopes, workdir):
-    head = int(db.scalar("SELECT seq FROM sync_counter WHERE id = 1"))
     if db.backend == "postgres":
+        head = int(db.scalar(PG_HEAD))
         in_list = ", ".join(q(s) for s in scopes)
         script = f"""-- pgbench: the statements of an empty pull (bench/sync.py writes this file).
 INSERT INTO sync_client_group (id, user_id, created_at) VALUES ({q(group)}, {q(user_id)}, now()) ON CONFLICT (id) DO NOTHING;
 SELECT id, user_id, created_at FROM sync_client_group WHERE id = {q(group)};
 BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
 SELECT id, seq, epoch, cursor_key, horizon_seq FROM sync_counter WHERE id = 1;
+{PG_HEAD};
 SELECT id, role, token_version, banned_at FROM "user" WHERE id = {q(user_id)};
 SELECT id, community_id, user_id, role, status, joined_at, created_at FROM membership WHERE user_id = {q(user_id)} AND status = 'ACTIVE';
 SELECT scope, entity, entity_id, seq, op_index, op, version, changed_at FROM sync_entity WHERE scope IN ({in_list}) AND (seq > {head} OR (seq = {head} AND op_index > {I32_MAX})) ORDER BY seq, op_index LIMIT 1;
@@ -579,6 +592,7 @@ COMMIT;
         log(f"    raw SQL (pgbench -c 1 -T 5): {result['tps']:.0f} tx/s, latency average {result['avg']:.3f} ms "
             f"(p50 {result['p50']:.3f}, p95 {result['p95']:.3f})")
         return result
+    head = int(db.scalar("SELECT seq FROM sync_counter WHERE id = 1"))
     conn = db.sqlite()
     user_b, group_b = db.uid(user_id), db.uid(group)
     marks = ", ".join("?" for _ in scopes)

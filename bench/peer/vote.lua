@@ -22,7 +22,9 @@ function setup(thread)
 end
 function init(args)
   good, bad = 0, 0
-  math.randomseed(os.time() * 1000 + seed)
+  -- WRK_PROCESS tells apart wrk processes started in the same second (bench/replicas.py runs
+  -- one per replica): without it they would draw the same users and suggestions in lockstep.
+  math.randomseed(os.time() * 1000 + seed + 100 * (tonumber(os.getenv("WRK_PROCESS")) or 0))
 end
 function request()
   local actor = actors[math.random(#actors)]
