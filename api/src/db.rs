@@ -3,10 +3,12 @@
 //! The backend is chosen by the URL scheme alone. SQLite runs in WAL mode with foreign keys on,
 //! `synchronous=FULL` (an acknowledged commit survives a power cut) and a busy timeout, and
 //! every write transaction takes the write lock at `BEGIN IMMEDIATE`, so concurrent writers
-//! queue instead of failing with "database is locked". On Postgres a probe asks the database
+//! queue instead of failing with "database is locked" — first on this process's turn to write
+//! ([`WriteTransaction`]), then on the lock itself against other processes. On Postgres a probe asks the database
 //! every 250 ms ([`Health`]): while it refuses, requests are UNAVAILABLE at once, and those
 //! under way are stopped and answered so, instead of waiting for the pool.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -14,7 +16,8 @@ use migration::MigratorTrait;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
-    DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    DatabaseTransaction, DbErr, ExecResult, QueryResult, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait,
 };
 
 /// How long a SQLite writer waits for the write lock before giving up.
@@ -74,13 +77,111 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     migrated.and(unlocked.map(|_| ()))
 }
 
-/// Starts a write transaction: `BEGIN IMMEDIATE` on SQLite, READ COMMITTED on Postgres.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..Default::default()
-    })
-    .await
+/// Starts a write transaction: READ COMMITTED on Postgres; on SQLite `BEGIN IMMEDIATE`, once
+/// this process's earlier writers of the same database file are done (see [`WriteTransaction`]).
+pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTransaction, DbErr> {
+    let turn = match db.get_database_backend() {
+        DatabaseBackend::Sqlite => {
+            let gate = write_gate(db);
+            let turn = tokio::time::timeout(SQLITE_BUSY_TIMEOUT, gate.lock_owned())
+                .await
+                .map_err(|_| {
+                    DbErr::Custom(format!(
+                        "the database is locked: no turn to write within {} s",
+                        SQLITE_BUSY_TIMEOUT.as_secs()
+                    ))
+                })?;
+            Some(turn)
+        }
+        _ => None,
+    };
+    let txn = db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await?;
+    Ok(WriteTransaction { txn, _turn: turn })
+}
+
+/// A write transaction from [`begin_write`]; it derefs to the transaction.
+///
+/// On SQLite it also holds this process's turn to write to the database file until it commits
+/// or rolls back (or is dropped). SQLite lets one writer in at a time, and one that finds the
+/// lock taken sleeps and retries (1, 2, 5 … 100 ms); concurrent writers of one process queue
+/// here instead, first come first served, so the lock passes to the next one the moment a
+/// commit ends. `BEGIN IMMEDIATE` and its busy timeout still guard against other processes
+/// (`canyu backup`, the command line).
+pub struct WriteTransaction {
+    txn: DatabaseTransaction,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTransaction {
+    /// Commits, then hands the turn on.
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.txn.commit().await
+    }
+
+    /// Rolls back, then hands the turn on.
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        self.txn.rollback().await
+    }
+}
+
+/// Every statement goes to the transaction.
+#[async_trait::async_trait]
+impl ConnectionTrait for WriteTransaction {
+    fn get_database_backend(&self) -> DatabaseBackend {
+        self.txn.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.txn.execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.txn.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.txn.query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.txn.query_all_raw(stmt).await
+    }
+}
+
+impl std::ops::Deref for WriteTransaction {
+    type Target = DatabaseTransaction;
+
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
+
+/// The queue of this process's writers of `db`'s SQLite file: one per file, shared by every
+/// pool opened on it (a test's replicas share one file).
+fn write_gate(db: &DatabaseConnection) -> Arc<tokio::sync::Mutex<()>> {
+    static GATES: std::sync::LazyLock<
+        std::sync::Mutex<HashMap<std::path::PathBuf, Weak<tokio::sync::Mutex<()>>>>,
+    > = std::sync::LazyLock::new(Default::default);
+    let file = db
+        .get_sqlite_connection_pool()
+        .connect_options()
+        .get_filename()
+        .to_path_buf();
+    let mut gates = GATES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    gates.retain(|_, gate| gate.strong_count() > 0);
+    if let Some(gate) = gates.get(&file).and_then(Weak::upgrade) {
+        return gate;
+    }
+    let gate = Arc::new(tokio::sync::Mutex::new(()));
+    gates.insert(file, Arc::downgrade(&gate));
+    gate
 }
 
 /// Writes a consistent copy of the SQLite database to the new file `path` while the server

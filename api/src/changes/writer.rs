@@ -414,7 +414,7 @@ impl SyncWriter {
     /// Flushes, commits `txn`, and pokes the scopes it touched. Returns the seq taken.
     pub async fn commit(
         mut self,
-        txn: DatabaseTransaction,
+        txn: crate::db::WriteTransaction,
         to: &impl Publish,
     ) -> AppResult<Option<i64>> {
         let seq = self.flush(&txn).await?;

@@ -125,6 +125,7 @@ pub async fn pull(
         counter,
         head,
         scopes: now_scopes,
+        held_back_to,
     } = Snapshot::open(state, user.id, request.client_group_id).await?;
 
     let decoded = match request.cursor.as_deref() {
@@ -191,7 +192,11 @@ pub async fn pull(
         let scopes: Vec<String> = now_scopes.iter().map(Scope::to_string).collect();
         stream = Some(fill_from_stream(&txn, &mut cursor, &scopes, head, &mut page).await?);
     }
-    let has_more = !cursor.backfills.is_empty() || stream.is_some_and(|(more, _)| more);
+    // Changes still held back by an open writer: the device pulls again (it may have been
+    // poked for them, and no other poke need come).
+    let has_more = !cursor.backfills.is_empty()
+        || stream.is_some_and(|(more, _)| more)
+        || held_back_to.is_some_and(|newest| newest > head);
 
     // Acks: mutations whose whole transaction lies inside what has now been delivered. While a
     // backfill runs the stream does not move, and neither do acks.
@@ -243,6 +248,8 @@ struct Snapshot {
     counter: sync_counter::Model,
     head: Head,
     scopes: BTreeSet<Scope>,
+    /// The newest change or ack still held back when the pull stopped waiting for it.
+    held_back_to: Option<i64>,
 }
 
 impl Snapshot {
@@ -254,13 +261,14 @@ impl Snapshot {
     /// gets its ack, and another device the change, a pull whose snapshot sees changes of its
     /// scopes or acks of its group above the head takes a new snapshot, a few milliseconds
     /// later, until the head passes them (at most [`HELD_BACK_TRIES`] times; writers that began
-    /// later do not count). A change it still holds back comes with the next pull.
+    /// later do not count). A change it still holds back comes with a next pull, which its
+    /// `hasMore` asks for.
     async fn open(state: &AppState, user_id: Uuid, group: Uuid) -> AppResult<Snapshot> {
         let mut waiting_for = None;
         let mut tries = 0;
         loop {
-            let snapshot = Snapshot::begin(state, user_id).await?;
-            if !snapshot.head.held_back() || tries == HELD_BACK_TRIES {
+            let mut snapshot = Snapshot::begin(state, user_id).await?;
+            if !snapshot.head.held_back() {
                 return Ok(snapshot);
             }
             let target = match waiting_for {
@@ -271,6 +279,10 @@ impl Snapshot {
                 },
             };
             if snapshot.head.through >= target {
+                return Ok(snapshot);
+            }
+            if tries == HELD_BACK_TRIES {
+                snapshot.held_back_to = Some(target);
                 return Ok(snapshot);
             }
             waiting_for = Some(target);
@@ -303,6 +315,7 @@ impl Snapshot {
             counter,
             head,
             scopes,
+            held_back_to: None,
         })
     }
 

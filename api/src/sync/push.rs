@@ -242,7 +242,7 @@ async fn replay(
 /// Ends a mutation's transaction: takes its seq (last), writes the change index, the ledger row
 /// and the client's `lastMutationId`, and commits.
 async fn finish(
-    txn: DatabaseTransaction,
+    txn: crate::db::WriteTransaction,
     client_id: Uuid,
     mutation: &ClientMutation,
     hash: &str,
