@@ -108,10 +108,10 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTransaction, Db
 ///
 /// On SQLite it also holds this process's turn to write to the database file until it commits
 /// or rolls back (or is dropped). SQLite lets one writer in at a time, and one that finds the
-/// lock taken sleeps and retries (1, 2, 5 … 100 ms); concurrent writers of one process queue
-/// here instead, first come first served, so the lock passes to the next one the moment a
-/// commit ends. `BEGIN IMMEDIATE` and its busy timeout still guard against other processes
-/// (`canyu backup`, the command line).
+/// lock taken sleeps and retries (1, 2, 5 … 100 ms), so which waiting writer got in was luck
+/// and an unlucky one waited a second; concurrent writers of one process queue here instead,
+/// first come first served. `BEGIN IMMEDIATE` and its busy timeout still guard against other
+/// processes (`canyu backup`, the command line).
 pub struct WriteTransaction {
     txn: DatabaseTransaction,
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
