@@ -30,7 +30,10 @@ const PROBE_EVERY: Duration = Duration::from_millis(250);
 const PROBE_WAIT: Duration = Duration::from_millis(400);
 
 /// Opens a pool for `url` with `max_connections`. On Postgres every statement is stopped after
-/// `statement_timeout` when one is given (the request time limit's backstop in the database).
+/// `statement_timeout` when one is given (the request time limit's backstop in the database),
+/// and a transaction left idle as long is ended (`idle_in_transaction_session_timeout`): an
+/// open write holds every pull's head back (`changes::order`), so an abandoned one must not
+/// last.
 pub async fn connect(
     url: &str,
     max_connections: u32,
@@ -53,7 +56,12 @@ pub async fn connect(
         });
     if let Some(timeout) = statement_timeout {
         let value = format!("{}ms", timeout.as_millis());
-        options.map_sqlx_postgres_opts(move |opts| opts.options([("statement_timeout", &value)]));
+        options.map_sqlx_postgres_opts(move |opts| {
+            opts.options([
+                ("statement_timeout", &value),
+                ("idle_in_transaction_session_timeout", &value),
+            ])
+        });
     }
     Database::connect(options).await
 }

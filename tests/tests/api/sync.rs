@@ -640,7 +640,7 @@ async fn a_transaction_that_starts_first_and_commits_last_is_still_delivered() {
     alices.pull_all(app, 100).await;
 
     // A: alice's vote, written but not committed.
-    let (txn, writer) = open_vote(&s, &target).await;
+    let (txn, writer) = open_vote(app, &s.alice, &target).await;
 
     // B: bob's push commits first.
     let mut bobs = SyncClient::new(&s.bob);
@@ -693,13 +693,17 @@ async fn a_transaction_that_starts_first_and_commits_last_is_still_delivered() {
     assert_eq!(entity_of(votes[0])["userId"], s.alice.id.as_str());
 }
 
-/// Alice's vote on `target`, written in a transaction left open; its transaction id is taken
-/// now, before any write that follows.
-async fn open_vote(s: &Scene, target: &str) -> (WriteTransaction, canyu::changes::SyncWriter) {
-    let txn = canyu::db::begin_write(&s.app.state.db).await.unwrap();
+/// `voter`'s vote on `target` through `app`'s pool, written in a transaction left open; its
+/// transaction id is taken now, before any write that follows.
+async fn open_vote(
+    app: &TestApp,
+    voter: &TestUser,
+    target: &str,
+) -> (WriteTransaction, canyu::changes::SyncWriter) {
+    let txn = canyu::db::begin_write(&app.state.db).await.unwrap();
     let mut writer = canyu::changes::SyncWriter::new();
     let viewer = canyu::auth::Viewer::User(canyu::auth::UserViewer {
-        id: as_uuid(&s.alice.id),
+        id: as_uuid(&voter.id),
         role: canyu::auth::Role::Member,
     });
     canyu::services::votes::cast_in(
@@ -726,7 +730,7 @@ async fn a_pull_waits_for_an_earlier_writer_that_commits_meanwhile() {
     let mut watcher = SyncClient::new(&s.bob);
     watcher.pull_all(app, 100).await;
 
-    let (txn, writer) = open_vote(&s, &target).await;
+    let (txn, writer) = open_vote(app, &s.alice, &target).await;
     let mut owners = SyncClient::new(&s.owner);
     let late = new_id();
     owners.queue("CREATE_SUGGESTION", idea(&late, &s.community, "After it"));
@@ -778,6 +782,39 @@ async fn a_transaction_open_in_another_database_holds_no_pull_back() {
     let acked = owners.pull(app, 100).await;
     assert_eq!(list(&acked["acks"]).len(), 1, "{acked}");
     open.rollback().await.unwrap();
+}
+
+// A write transaction of the server left idle (a task that stopped between statements) is
+// ended by Postgres after the request time limit, so it holds pulls back no longer than that.
+#[tokio::test]
+#[cfg_attr(not(canyu_postgres), ignore = "needs Postgres (set TEST_DATABASE_URL)")]
+async fn an_abandoned_write_holds_pulls_back_no_longer_than_the_request_time_limit() {
+    let s = scene().await;
+    let app = &s.app;
+    let target = submit(app, &s.owner, &s.community, "Abandoned vote").await;
+    let mut watcher = SyncClient::new(&s.bob);
+    watcher.pull_all(app, 100).await;
+
+    let quick = app.replica(&[("REQUEST_TIMEOUT_MS", "300")]).await;
+    let (txn, writer) = open_vote(&quick, &s.alice, &target).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let mut owners = SyncClient::new(&s.owner);
+    let late = new_id();
+    owners.queue("CREATE_SUGGESTION", idea(&late, &s.community, "After it"));
+    assert_eq!(summary(&owners.push(app).await), ["1 APPLIED"]);
+    let page = watcher.pull(app, 100).await;
+    assert_eq!(
+        ids_in(&changes_of(std::slice::from_ref(&page)), "Suggestion"),
+        [late],
+        "{page}"
+    );
+    assert!(
+        writer.commit(txn, &quick.state).await.is_err(),
+        "the abandoned transaction was ended"
+    );
+    let seen = watcher.entity("Suggestion", &target).unwrap();
+    assert_eq!(seen["upvotes"], 0, "{seen}");
 }
 
 // After a point-in-time recovery of the whole Postgres cluster its transaction ids go back: a
