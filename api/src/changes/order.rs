@@ -56,7 +56,7 @@ pub async fn next_seq(txn: &DatabaseTransaction) -> AppResult<i64> {
         .await?
         .ok_or_else(|| AppError::internal("sync_counter row missing"))?;
     row.try_get::<Option<i64>>("", "seq")?
-        .ok_or_else(|| AppError::internal("the sync order is not set up (xid_offset is NULL)"))
+        .ok_or_else(not_set_up)
 }
 
 /// The head of a pull's snapshot `txn`, whose counter row read `counter_seq`. On Postgres this
@@ -89,11 +89,16 @@ pub async fn head(txn: &DatabaseTransaction, counter_seq: i64) -> AppResult<Head
     let held: Option<i64> = row.try_get("", "held")?;
     let offset: i64 = row
         .try_get::<Option<i64>>("", "xid_offset")?
-        .ok_or_else(|| AppError::internal("the sync order is not set up (xid_offset is NULL)"))?;
+        .ok_or_else(not_set_up)?;
     Ok(Head {
-        through: held.unwrap_or(xmax).min(xmax) - 1 + offset,
+        through: held.unwrap_or(xmax) - 1 + offset,
         upper: xmax - 1 + offset,
     })
+}
+
+/// The counter row of a Postgres database whose start-up never ran [`prepare`].
+fn not_set_up() -> AppError {
+    AppError::internal("the sync order is not set up (xid_offset is NULL)")
 }
 
 /// Sets up the Postgres order at start-up. The offset is set once, so that every new seq is

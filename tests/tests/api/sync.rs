@@ -657,7 +657,7 @@ async fn a_transaction_that_starts_first_and_commits_last_is_still_delivered() {
     for _ in 0..2 {
         let between = watcher.pull(app, 100).await;
         assert!(
-            ids_in(&changes_of(std::slice::from_ref(&between)), "Suggestion").is_empty(),
+            suggestions_in(&between).is_empty(),
             "B is held back while A is open: {between}"
         );
         assert_eq!(between["hasMore"], true, "{between}");
@@ -718,6 +718,19 @@ async fn open_vote(
     (txn, writer)
 }
 
+/// A new idea pushed by `device` to `community`, applied; its id.
+async fn push_idea(app: &TestApp, device: &mut SyncClient, community: &str, title: &str) -> String {
+    let id = new_id();
+    device.queue("CREATE_SUGGESTION", idea(&id, community, title));
+    assert_eq!(summary(&device.push(app).await), ["1 APPLIED"]);
+    id
+}
+
+/// The suggestions one pull answer carries, in order.
+fn suggestions_in(page: &Value) -> Vec<String> {
+    ids_in(&changes_of(std::slice::from_ref(page)), "Suggestion")
+}
+
 // A writer that began first and commits a few milliseconds into a pull does not make the pull
 // miss what committed after it began: the pull takes a new snapshot until the head passes the
 // changes it saw held back, and serves both, the earlier writer's first.
@@ -731,10 +744,13 @@ async fn a_pull_waits_for_an_earlier_writer_that_commits_meanwhile() {
     watcher.pull_all(app, 100).await;
 
     let (txn, writer) = open_vote(app, &s.alice, &target).await;
-    let mut owners = SyncClient::new(&s.owner);
-    let late = new_id();
-    owners.queue("CREATE_SUGGESTION", idea(&late, &s.community, "After it"));
-    assert_eq!(summary(&owners.push(app).await), ["1 APPLIED"]);
+    let late = push_idea(
+        app,
+        &mut SyncClient::new(&s.owner),
+        &s.community,
+        "After it",
+    )
+    .await;
 
     let commit_soon = async {
         tokio::time::sleep(Duration::from_millis(30)).await;
@@ -742,7 +758,7 @@ async fn a_pull_waits_for_an_earlier_writer_that_commits_meanwhile() {
     };
     let ((), page) = join(commit_soon, watcher.pull(app, 100)).await;
     assert_eq!(
-        ids_in(&changes_of(std::slice::from_ref(&page)), "Suggestion"),
+        suggestions_in(&page),
         [target.clone(), late.clone()],
         "{page}"
     );
@@ -767,18 +783,9 @@ async fn a_transaction_open_in_another_database_holds_no_pull_back() {
         .unwrap();
 
     let mut owners = SyncClient::new(&s.owner);
-    let id = new_id();
-    owners.queue(
-        "CREATE_SUGGESTION",
-        idea(&id, &s.community, "Not held back"),
-    );
-    owners.push(app).await;
+    let id = push_idea(app, &mut owners, &s.community, "Not held back").await;
     let page = watcher.pull(app, 100).await;
-    assert_eq!(
-        ids_in(&changes_of(std::slice::from_ref(&page)), "Suggestion"),
-        [id],
-        "{page}"
-    );
+    assert_eq!(suggestions_in(&page), [id], "{page}");
     let acked = owners.pull(app, 100).await;
     assert_eq!(list(&acked["acks"]).len(), 1, "{acked}");
     open.rollback().await.unwrap();
@@ -799,16 +806,15 @@ async fn an_abandoned_write_holds_pulls_back_no_longer_than_the_request_time_lim
     let (txn, writer) = open_vote(&quick, &s.alice, &target).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
 
-    let mut owners = SyncClient::new(&s.owner);
-    let late = new_id();
-    owners.queue("CREATE_SUGGESTION", idea(&late, &s.community, "After it"));
-    assert_eq!(summary(&owners.push(app).await), ["1 APPLIED"]);
+    let late = push_idea(
+        app,
+        &mut SyncClient::new(&s.owner),
+        &s.community,
+        "After it",
+    )
+    .await;
     let page = watcher.pull(app, 100).await;
-    assert_eq!(
-        ids_in(&changes_of(std::slice::from_ref(&page)), "Suggestion"),
-        [late],
-        "{page}"
-    );
+    assert_eq!(suggestions_in(&page), [late], "{page}");
     assert!(
         writer.commit(txn, &quick.state).await.is_err(),
         "the abandoned transaction was ended"
