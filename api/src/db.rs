@@ -3,14 +3,16 @@
 //! The backend is chosen by the URL scheme alone. SQLite runs in WAL mode with foreign keys on,
 //! `synchronous=FULL` (an acknowledged commit survives a power cut) and a busy timeout, and
 //! every write transaction takes the write lock at `BEGIN IMMEDIATE`, so concurrent writers
-//! queue instead of failing with "database is locked" — first on this process's turn to write
-//! ([`WriteTransaction`]), then on the lock itself against other processes. On Postgres a probe asks the database
+//! queue instead of failing with "database is locked" — first on this process's turn to write,
+//! then on the lock itself against other processes — and the writers that queue meanwhile
+//! share one commit ([`WriteTransaction`]). On Postgres a probe asks the database
 //! every 250 ms ([`Health`]): while it refuses, requests are UNAVAILABLE at once, and those
 //! under way are stopped and answered so, instead of waiting for the pool.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use migration::MigratorTrait;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
@@ -85,55 +87,98 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     migrated.and(unlocked.map(|_| ()))
 }
 
-/// Starts a write transaction: READ COMMITTED on Postgres; on SQLite `BEGIN IMMEDIATE`, once
-/// this process's earlier writers of the same database file are done (see [`WriteTransaction`]).
+/// Starts a write transaction: READ COMMITTED on Postgres; on SQLite a savepoint of the
+/// database file's open batch, once this process's earlier writers of that file are done (see
+/// [`WriteTransaction`]).
 pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTransaction, DbErr> {
-    let turn = match db.get_database_backend() {
-        DatabaseBackend::Sqlite => {
-            let gate = write_gate(db);
-            let turn = tokio::time::timeout(SQLITE_BUSY_TIMEOUT, gate.lock_owned())
-                .await
-                .map_err(|_| {
-                    DbErr::Custom(format!(
-                        "the database is locked: no turn to write within {} s",
-                        SQLITE_BUSY_TIMEOUT.as_secs()
-                    ))
-                })?;
-            Some(turn)
-        }
-        _ => None,
+    let options = TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
     };
-    let txn = db
-        .begin_with_options(TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        })
-        .await?;
-    Ok(WriteTransaction { txn, _turn: turn })
+    if db.get_database_backend() != DatabaseBackend::Sqlite {
+        let txn = db.begin_with_options(options).await?;
+        return Ok(WriteTransaction { txn, turn: None });
+    }
+    let gate = write_gate(db);
+    let mut batch = gate.take_turn().await?;
+    let txn = match batch.open.as_ref() {
+        Some(open) => open.begin().await,
+        None => {
+            let open = db.begin_with_options(options).await?;
+            let txn = open.begin().await;
+            batch.open = Some(open);
+            batch.opened = Instant::now();
+            txn
+        }
+    };
+    let turn = Turn {
+        gate,
+        batch: Some(batch),
+    };
+    Ok(WriteTransaction {
+        txn: txn?,
+        turn: Some(turn),
+    })
 }
 
 /// A write transaction from [`begin_write`]; it derefs to the transaction.
 ///
-/// On SQLite it also holds this process's turn to write to the database file until it commits
-/// or rolls back (or is dropped). SQLite lets one writer in at a time, and one that finds the
-/// lock taken sleeps and retries (1, 2, 5 … 100 ms), so which waiting writer got in was luck
-/// and an unlucky one waited a second; concurrent writers of one process queue here instead,
-/// first come first served. `BEGIN IMMEDIATE` and its busy timeout still guard against other
-/// processes (`canyu backup`, the command line).
+/// **On SQLite, writes are committed in groups.** SQLite lets one writer in at a time, and
+/// with `synchronous=FULL` each commit waits for the disk. So the writers of one database file
+/// queue for their turn in this process, first come first served; `BEGIN IMMEDIATE` and its
+/// busy timeout still guard against other processes (`canyu backup`, the command line). The
+/// first writer opens a transaction (the *batch*), and each writer does its work in a savepoint
+/// of it. A writer that commits while others wait for the turn releases its savepoint, hands
+/// the turn on and waits: the last of the batch, or the one that finds it full
+/// ([`BATCH_WRITES`], [`BATCH_AGE`]), commits it once for all. Each writer is answered only once
+/// the batch is on disk, and every writer of a batch that fails to commit gets the error. A
+/// writer that fails or rolls back undoes its own savepoint only.
 pub struct WriteTransaction {
+    // Declared first, so dropped first: an abandoned savepoint is rolled back before the turn
+    // it was written under is handed on.
     txn: DatabaseTransaction,
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    turn: Option<Turn>,
 }
 
+/// The most writes one SQLite commit carries, and the longest the first of them waits for it:
+/// each write of a batch is answered only when the batch commits.
+pub const BATCH_WRITES: usize = 64;
+pub const BATCH_AGE: Duration = Duration::from_millis(10);
+
 impl WriteTransaction {
-    /// Commits, then hands the turn on.
+    /// Commits, and returns once the write is durable (on SQLite with its batch).
     pub async fn commit(self) -> Result<(), DbErr> {
-        self.txn.commit().await
+        let WriteTransaction { txn, turn } = self;
+        let Some(mut turn) = turn else {
+            return txn.commit().await;
+        };
+        txn.commit().await?;
+        let durable = turn.join();
+        if turn.should_commit() {
+            turn.commit_batch().await;
+        }
+        drop(turn);
+        match durable.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(reason)) => Err(DbErr::Custom(format!(
+                "the write's batch failed to commit: {reason}"
+            ))),
+            Err(_) => Err(DbErr::Custom(
+                "the write's batch was abandoned before it committed".into(),
+            )),
+        }
     }
 
-    /// Rolls back, then hands the turn on.
+    /// Rolls back (on SQLite the savepoint), then hands the turn on.
     pub async fn rollback(self) -> Result<(), DbErr> {
-        self.txn.rollback().await
+        let WriteTransaction { txn, turn } = self;
+        let rolled_back = txn.rollback().await;
+        if let Some(mut turn) = turn
+            && turn.should_commit()
+        {
+            turn.commit_batch().await;
+        }
+        rolled_back
     }
 }
 
@@ -169,12 +214,170 @@ impl std::ops::Deref for WriteTransaction {
     }
 }
 
-/// The queue of this process's writers of `db`'s SQLite file: one per file, shared by every
-/// pool opened on it (a test's replicas share one file).
-fn write_gate(db: &DatabaseConnection) -> Arc<tokio::sync::Mutex<()>> {
-    static GATES: std::sync::LazyLock<
-        std::sync::Mutex<HashMap<std::path::PathBuf, Weak<tokio::sync::Mutex<()>>>>,
-    > = std::sync::LazyLock::new(Default::default);
+/// What `commit` answers each writer of a batch: the batch's commit, or why it failed.
+type Durable = tokio::sync::oneshot::Receiver<Result<(), String>>;
+
+/// One SQLite database file's writers in this process: the turn to write (which holds the open
+/// batch) and how many wait for it.
+struct Gate {
+    batch: Arc<tokio::sync::Mutex<Batch>>,
+    queued: AtomicUsize,
+    commits: AtomicU64,
+    writes: AtomicU64,
+}
+
+/// The open transaction of a batch and the writers waiting for it to commit.
+struct Batch {
+    open: Option<DatabaseTransaction>,
+    opened: Instant,
+    waiting: Vec<tokio::sync::oneshot::Sender<Result<(), String>>>,
+}
+
+impl Gate {
+    /// Waits for the turn, first come first served, for up to the busy timeout.
+    async fn take_turn(self: &Arc<Self>) -> Result<tokio::sync::OwnedMutexGuard<Batch>, DbErr> {
+        let queued = Queued::new(self);
+        let turn = tokio::time::timeout(SQLITE_BUSY_TIMEOUT, self.batch.clone().lock_owned())
+            .await
+            .map_err(|_| {
+                DbErr::Custom(format!(
+                    "the database is locked: no turn to write within {} s",
+                    SQLITE_BUSY_TIMEOUT.as_secs()
+                ))
+            })?;
+        queued.served();
+        Ok(turn)
+    }
+
+    /// Commits the open batch, if any, and answers its writers.
+    async fn commit(&self, batch: &mut Batch) {
+        let Some(open) = batch.open.take() else {
+            return;
+        };
+        let committed = open.commit().await.map_err(|err| err.to_string());
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        self.writes
+            .fetch_add(batch.waiting.len() as u64, Ordering::Relaxed);
+        for writer in batch.waiting.drain(..) {
+            let _ = writer.send(committed.clone());
+        }
+    }
+
+    /// Takes the turn (uncounted, so a writer finishing meanwhile commits by itself) and
+    /// commits what is left open unless others wait to go on with it: for a batch whose next
+    /// writer gave up.
+    async fn settle(self: Arc<Self>) {
+        let turn = tokio::time::timeout(SQLITE_BUSY_TIMEOUT, self.batch.clone().lock_owned());
+        if let Ok(mut batch) = turn.await
+            && self.queued.load(Ordering::SeqCst) == 0
+        {
+            self.commit(&mut batch).await;
+        }
+    }
+}
+
+/// A writer waiting for the turn, counted while it waits. One that gives up (timed out, or its
+/// request dropped) may leave a batch that counted on it to go on: the batch is then settled.
+struct Queued<'a> {
+    gate: &'a Arc<Gate>,
+    served: bool,
+}
+
+impl<'a> Queued<'a> {
+    fn new(gate: &'a Arc<Gate>) -> Self {
+        gate.queued.fetch_add(1, Ordering::SeqCst);
+        Queued {
+            gate,
+            served: false,
+        }
+    }
+
+    fn served(mut self) {
+        self.served = true;
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.gate.queued.fetch_sub(1, Ordering::SeqCst);
+        if !self.served
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(self.gate.clone().settle());
+        }
+    }
+}
+
+/// A writer's turn, holding the batch.
+struct Turn {
+    gate: Arc<Gate>,
+    batch: Option<tokio::sync::OwnedMutexGuard<Batch>>,
+}
+
+impl Turn {
+    /// Joins the batch: the answer comes when it commits.
+    fn join(&mut self) -> Durable {
+        let (done, durable) = tokio::sync::oneshot::channel();
+        if let Some(batch) = self.batch.as_mut() {
+            batch.waiting.push(done);
+        }
+        durable
+    }
+
+    /// Whether this writer commits the batch: nobody waits to go on with it, or it is full.
+    fn should_commit(&self) -> bool {
+        self.batch.as_ref().is_some_and(|batch| {
+            self.gate.queued.load(Ordering::SeqCst) == 0
+                || batch.waiting.len() >= BATCH_WRITES
+                || batch.opened.elapsed() >= BATCH_AGE
+        })
+    }
+
+    async fn commit_batch(&mut self) {
+        if let Some(batch) = self.batch.as_mut() {
+            self.gate.commit(batch).await;
+        }
+    }
+}
+
+impl Drop for Turn {
+    /// A turn handed on with its batch open, when nobody waits to go on with it (a failed
+    /// write was last): an empty batch is rolled back, one with writers waiting is committed.
+    fn drop(&mut self) {
+        let Some(mut batch) = self.batch.take() else {
+            return;
+        };
+        if batch.open.is_none() || self.gate.queued.load(Ordering::SeqCst) > 0 {
+            return;
+        }
+        if batch.waiting.is_empty() {
+            batch.open = None;
+            return;
+        }
+        let gate = self.gate.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { gate.commit(&mut batch).await });
+        }
+    }
+}
+
+/// How many SQLite commits this process made to `db`'s file, and how many writes they carried.
+pub fn commit_counts(db: &DatabaseConnection) -> Option<(u64, u64)> {
+    if db.get_database_backend() != DatabaseBackend::Sqlite {
+        return None;
+    }
+    let gate = write_gate(db);
+    Some((
+        gate.commits.load(Ordering::Relaxed),
+        gate.writes.load(Ordering::Relaxed),
+    ))
+}
+
+/// The writers of `db`'s SQLite file in this process: one gate per file, shared by every pool
+/// opened on it (a test's replicas share one file).
+fn write_gate(db: &DatabaseConnection) -> Arc<Gate> {
+    static GATES: std::sync::LazyLock<std::sync::Mutex<HashMap<std::path::PathBuf, Arc<Gate>>>> =
+        std::sync::LazyLock::new(Default::default);
     let file = db
         .get_sqlite_connection_pool()
         .connect_options()
@@ -183,13 +386,21 @@ fn write_gate(db: &DatabaseConnection) -> Arc<tokio::sync::Mutex<()>> {
     let mut gates = GATES
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    gates.retain(|_, gate| gate.strong_count() > 0);
-    if let Some(gate) = gates.get(&file).and_then(Weak::upgrade) {
-        return gate;
-    }
-    let gate = Arc::new(tokio::sync::Mutex::new(()));
-    gates.insert(file, Arc::downgrade(&gate));
-    gate
+    gates
+        .entry(file)
+        .or_insert_with(|| {
+            Arc::new(Gate {
+                batch: Arc::new(tokio::sync::Mutex::new(Batch {
+                    open: None,
+                    opened: Instant::now(),
+                    waiting: Vec::new(),
+                })),
+                queued: AtomicUsize::new(0),
+                commits: AtomicU64::new(0),
+                writes: AtomicU64::new(0),
+            })
+        })
+        .clone()
 }
 
 /// Writes a consistent copy of the SQLite database to the new file `path` while the server

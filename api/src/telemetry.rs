@@ -32,6 +32,8 @@ pub struct Metrics {
     task_last_success: IntGaugeVec,
     task_failures: IntCounterVec,
     answers: IntCounterVec,
+    sqlite_commits: IntCounter,
+    sqlite_writes: IntCounter,
 }
 
 impl Metrics {
@@ -103,6 +105,22 @@ impl Metrics {
             &["outcome"],
         )
         .map_err(AppError::internal)?;
+        let sqlite_commits = IntCounter::new(
+            "canyu_sqlite_commits_total",
+            "Commits of the embedded SQLite database by this process (each carries a batch of writes)",
+        )
+        .map_err(AppError::internal)?;
+        let sqlite_writes = IntCounter::new(
+            "canyu_sqlite_committed_writes_total",
+            "Write transactions those commits carried",
+        )
+        .map_err(AppError::internal)?;
+        registry
+            .register(Box::new(sqlite_commits.clone()))
+            .map_err(AppError::internal)?;
+        registry
+            .register(Box::new(sqlite_writes.clone()))
+            .map_err(AppError::internal)?;
         registry
             .register(Box::new(answers.clone()))
             .map_err(AppError::internal)?;
@@ -141,6 +159,8 @@ impl Metrics {
             task_last_success,
             task_failures,
             answers,
+            sqlite_commits,
+            sqlite_writes,
         })
     }
 
@@ -171,8 +191,20 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    /// Renders every metric in the Prometheus text format, with pool usage read now.
-    pub fn render(&self, pool_size: u32, pool_idle: usize) -> AppResult<String> {
+    /// Renders every metric in the Prometheus text format, with pool usage and (on SQLite) the
+    /// commit counts (`db::commit_counts`) read now.
+    pub fn render(
+        &self,
+        pool_size: u32,
+        pool_idle: usize,
+        sqlite_commits: Option<(u64, u64)>,
+    ) -> AppResult<String> {
+        if let Some((commits, writes)) = sqlite_commits {
+            self.sqlite_commits
+                .inc_by(commits.saturating_sub(self.sqlite_commits.get()));
+            self.sqlite_writes
+                .inc_by(writes.saturating_sub(self.sqlite_writes.get()));
+        }
         let idle = i64::try_from(pool_idle).unwrap_or(i64::MAX);
         self.pool.with_label_values(&["idle"]).set(idle);
         self.pool

@@ -32,7 +32,10 @@ pub(super) async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 
 pub(super) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let (size, idle) = crate::db::pool_usage(&state.db);
-    match state.metrics.render(size, idle) {
+    match state
+        .metrics
+        .render(size, idle, crate::db::commit_counts(&state.db))
+    {
         Ok(text) => HttpResponse::Ok()
             .content_type("text/plain; version=0.0.4; charset=utf-8")
             .body(text),

@@ -7,8 +7,8 @@ use futures_util::future::join_all;
 use serde_json::json;
 
 use crate::support::{
-    CAST_VOTE, assert_counters_equal_vote_rows, auth, create_community, join, member, new_id, ok,
-    read_suggestion, scalar, submit, try_vote, vote,
+    CAST_VOTE, assert_counters_equal_vote_rows, auth, create_community, join, member, metric,
+    new_id, ok, read_suggestion, scalar, submit, try_vote, vote,
 };
 
 /// A PUBLIC community with an author's suggestion in it: (community id, suggestion id).
@@ -259,4 +259,75 @@ async fn counters_equal_the_vote_rows_after_concurrent_flips() {
     }
     // And in the tables.
     assert_counters_equal_vote_rows(&app).await;
+}
+
+/// Votes sent at once, with refused ones among them, are each answered once the vote is
+/// committed: every accepted vote is in the tables and counted, every refused one is FORBIDDEN
+/// and wrote nothing. On SQLite the writers that queued meanwhile shared commits (fewer commits
+/// than writes on /metrics), and a refused writer in a batch undoes only its own savepoint,
+/// also when it is the batch's last (eight rounds, half of each refused: some batch ends with
+/// one).
+#[tokio::test]
+async fn votes_at_once_share_commits_and_a_refused_one_spoils_none() {
+    let app = TestApp::spawn().await;
+    let (community_id, id) = suggestion(&app).await;
+    let voters = members_at_once(&app, "voter", 16, &community_id).await;
+    let app = &app;
+    let outsiders =
+        join_all((0..16).map(|n| async move { app.sign_up(&format!("outsider{n:02}")).await }))
+            .await;
+    let commits_before = metric(app, "canyu_sqlite_commits_total").await;
+    let writes_before = metric(app, "canyu_sqlite_committed_writes_total").await;
+
+    // A member's vote and an outsider's, in turn.
+    let requests: Vec<_> = voters
+        .iter()
+        .zip(&outsiders)
+        .flat_map(|(voter, outsider)| [(true, voter), (false, outsider)])
+        .collect();
+    let id = &id;
+    for round in 0..8 {
+        let (value, up, down) = if round % 2 == 0 {
+            ("UP", 16, 0)
+        } else {
+            ("DOWN", 0, 16)
+        };
+        let answers = join_all(requests.iter().map(|(member, user)| async move {
+            (
+                *member,
+                app.graphql(CAST_VOTE, json!({ "s": id, "v": value }), auth(user))
+                    .await,
+            )
+        }))
+        .await;
+        for (member, answer) in &answers {
+            if *member {
+                assert_eq!(ok(answer, "castVote")["viewerVote"], value, "{answer}");
+            } else {
+                assert_code(answer, "FORBIDDEN");
+            }
+        }
+        let read = read_suggestion(app, None, id, "upvotes downvotes").await;
+        assert_eq!(read, json!({ "upvotes": up, "downvotes": down }));
+        assert_eq!(app.count("vote").await, 16);
+        assert_counters_equal_vote_rows(app).await;
+    }
+
+    let commits = metric(app, "canyu_sqlite_commits_total").await;
+    let writes = metric(app, "canyu_sqlite_committed_writes_total").await;
+    if cfg!(canyu_postgres) {
+        assert_eq!(
+            (commits, writes),
+            (Some(0), Some(0)),
+            "no SQLite commits on Postgres, where each write commits itself"
+        );
+        return;
+    }
+    let commits = commits.unwrap_or_default() - commits_before.unwrap_or_default();
+    let writes = writes.unwrap_or_default() - writes_before.unwrap_or_default();
+    assert!(writes >= 8 * 16, "{writes} writes committed");
+    assert!(
+        commits < writes,
+        "{commits} commits for {writes} writes: the writers that queued did not share a commit"
+    );
 }
