@@ -7,8 +7,8 @@ use entity::membership::{self, CommunityRole, MembershipStatus};
 use sea_orm::ActiveEnum;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    FromQueryResult, QueryFilter, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -228,9 +228,37 @@ pub async fn require_member(
     viewer: &Viewer,
     community: &community::Model,
 ) -> AppResult<UserViewer> {
-    let (user, _) = require_role_in(db, viewer, community, CommunityRole::Member).await?;
-    sanctions::require_unmuted(db, user.id, community.id).await?;
+    let user = viewer.require_user()?.clone();
+    let standing = membership::Entity::find()
+        .filter(membership::Column::CommunityId.eq(community.id))
+        .filter(membership::Column::UserId.eq(user.id))
+        .column_as(
+            Expr::exists(sanctions::running(user.id, community.id)),
+            "sanctioned",
+        )
+        .into_model::<Standing>()
+        .one(db)
+        .await?;
+    let sanctioned = standing.as_ref().is_some_and(|s| s.sanctioned);
+    check_role(
+        viewer,
+        community,
+        standing.map(|s| s.membership),
+        CommunityRole::Member,
+    )?;
+    if sanctioned {
+        sanctions::require_unmuted(db, user.id, community.id).await?;
+    }
     Ok(user)
+}
+
+/// A membership and whether a sanction runs against its user where it is, read in one
+/// statement by [`require_member`] (the sanctions themselves are read only when one runs).
+#[derive(FromQueryResult)]
+struct Standing {
+    #[sea_orm(nested)]
+    membership: membership::Model,
+    sanctioned: bool,
 }
 
 /// Whether the caller moderates `community` (MODERATOR, OWNER, or global STAFF/ADMIN).
@@ -273,11 +301,21 @@ async fn require_role_in(
     role: CommunityRole,
 ) -> AppResult<(UserViewer, membership::Model)> {
     let user = viewer.require_user()?.clone();
-    let membership = find_membership(db, community.id, user.id)
-        .await?
-        .filter(|m| m.status == MembershipStatus::Active);
-    match membership {
-        Some(m) if m.role >= role => Ok((user, m)),
+    let membership = find_membership(db, community.id, user.id).await?;
+    let membership = check_role(viewer, community, membership, role)?;
+    Ok((user, membership))
+}
+
+/// Whether `membership` (the caller's in `community`, if any) is ACTIVE with at least `role`:
+/// FORBIDDEN otherwise, or NOT_FOUND for a PRIVATE community the caller is not in.
+fn check_role(
+    viewer: &Viewer,
+    community: &community::Model,
+    membership: Option<membership::Model>,
+    role: CommunityRole,
+) -> AppResult<membership::Model> {
+    match membership.filter(|m| m.status == MembershipStatus::Active) {
+        Some(m) if m.role >= role => Ok(m),
         Some(_) => Err(AppError::Forbidden(format!(
             "this needs the {} role in the community",
             role.to_value()

@@ -12,6 +12,7 @@ use entity::membership::CommunityRole;
 use entity::moderation_action::{Action, TargetType};
 use entity::sanction::{self, Duration, Kind};
 use entity::user::Role;
+use sea_orm::sea_query::{Expr, Query, SelectStatement};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction,
     EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -206,18 +207,9 @@ pub async fn require_unmuted(
 ) -> AppResult<()> {
     let now = crate::clock::now();
     let running: Vec<sanction::Model> = sanction::Entity::find()
-        .filter(sanction::Column::UserId.eq(user_id))
-        .filter(sanction::Column::LiftedAt.is_null())
-        .filter(
-            Condition::any()
-                .add(sanction::Column::CommunityId.is_null())
-                .add(sanction::Column::CommunityId.eq(community_id)),
-        )
+        .filter(running_condition(user_id, community_id, now))
         .all(db)
-        .await?
-        .into_iter()
-        .filter(|s| is_active(s, now))
-        .collect();
+        .await?;
     if running.is_empty() {
         return Ok(());
     }
@@ -237,6 +229,40 @@ pub async fn require_unmuted(
         "muted"
     };
     Err(AppError::Sanctioned(format!("you are {kind} here {until}")))
+}
+
+/// The sanctions of `user_id` running now where they apply to `community_id` (there or
+/// site-wide), as a subquery: `memberships::require_member` asks whether there is one in the
+/// statement that reads the membership.
+pub fn running(user_id: Uuid, community_id: Uuid) -> SelectStatement {
+    Query::select()
+        .expr(Expr::val(1))
+        .from(sanction::Entity)
+        .cond_where(running_condition(
+            user_id,
+            community_id,
+            crate::clock::now(),
+        ))
+        .to_owned()
+}
+
+/// What [`is_active`] says of a row, for the sanctions of `user_id` that apply to
+/// `community_id`, in SQL.
+fn running_condition(user_id: Uuid, community_id: Uuid, now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(sanction::Column::UserId.eq(user_id))
+        .add(sanction::Column::LiftedAt.is_null())
+        .add(sanction::Column::StartsAt.lte(now))
+        .add(
+            Condition::any()
+                .add(sanction::Column::EndsAt.is_null())
+                .add(sanction::Column::EndsAt.gt(now)),
+        )
+        .add(
+            Condition::any()
+                .add(sanction::Column::CommunityId.is_null())
+                .add(sanction::Column::CommunityId.eq(community_id)),
+        )
 }
 
 /// SQL that is true while `user` (a placeholder) is banned where `community` (SQL naming a

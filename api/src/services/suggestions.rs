@@ -8,13 +8,14 @@
 //! [`super::suggestion_workflow`].
 
 use chrono::{DateTime, Utc};
-use entity::comment;
 use entity::growth_event::Kind as GrowthKind;
 use entity::suggestion::{self, Kind, Status};
 use entity::vote;
+use entity::{comment, community};
+use sea_orm::sea_query::LockType;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction,
-    EntityTrait, QueryFilter, QuerySelect, Set, Statement,
+    EntityTrait, JoinType, QueryFilter, QuerySelect, QueryTrait, Set, Statement,
 };
 use uuid::Uuid;
 
@@ -378,11 +379,7 @@ pub async fn lock_for_member(
     id: Uuid,
 ) -> AppResult<(suggestion::Model, UserViewer)> {
     viewer.require_user()?;
-    let found = lock(txn, id).await?;
-    let community = communities::find_many(txn, &[found.community_id])
-        .await?
-        .pop()
-        .ok_or_else(|| AppError::not_found("suggestion"))?;
+    let (found, community) = lock_with_community(txn, id).await?;
     let member = memberships::require_member(txn, viewer, &community)
         .await
         .map_err(|e| match e {
@@ -403,6 +400,28 @@ async fn lock(txn: &DatabaseTransaction, id: Uuid) -> AppResult<suggestion::Mode
         .await?
         .filter(|s| s.deleted_at.is_none())
         .ok_or_else(|| AppError::not_found("suggestion"))
+}
+
+/// [`lock`], with the suggestion's community read in the same statement. Only the suggestion's
+/// row is locked (`FOR UPDATE OF`): the writers of one community must not queue on its row.
+async fn lock_with_community(
+    txn: &DatabaseTransaction,
+    id: Uuid,
+) -> AppResult<(suggestion::Model, community::Model)> {
+    let mut select = suggestion::Entity::find_by_id(id)
+        .select_also(community::Entity)
+        .join(
+            JoinType::InnerJoin,
+            suggestion::Entity::belongs_to(community::Entity)
+                .from(suggestion::Column::CommunityId)
+                .to(community::Column::Id)
+                .into(),
+        );
+    QueryTrait::query(&mut select).lock_with_tables(LockType::Update, [suggestion::Entity]);
+    match select.one(txn).await? {
+        Some((found, Some(community))) if found.deleted_at.is_none() => Ok((found, community)),
+        _ => Err(AppError::not_found("suggestion")),
+    }
 }
 
 /// The live suggestion, locked, if there is one (for work the server does on its own, such as

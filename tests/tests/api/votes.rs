@@ -331,3 +331,28 @@ async fn votes_at_once_share_commits_and_a_refused_one_spoils_none() {
         "{commits} commits for {writes} writes: the writers that queued did not share a commit"
     );
 }
+
+/// A vote locks its suggestion's row only: a transaction holding the community's row (its
+/// settings being changed) holds none of the community's votes back.
+#[tokio::test]
+#[cfg_attr(not(canyu_postgres), ignore = "needs Postgres (set TEST_DATABASE_URL)")]
+async fn a_vote_waits_for_no_lock_on_its_community() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let app = TestApp::spawn().await;
+    let (community_id, id) = suggestion(&app).await;
+    let fan = member(&app, "fan", &community_id).await;
+    let held = app.state.db.begin().await.unwrap();
+    held.execute_unprepared(&format!(
+        "SELECT 1 FROM community WHERE id = '{community_id}' FOR UPDATE"
+    ))
+    .await
+    .unwrap();
+    let voted = tokio::time::timeout(
+        std::time::Duration::from_secs(3),
+        try_vote(&app, &fan, &id, "UP"),
+    )
+    .await;
+    held.rollback().await.unwrap();
+    let voted = voted.expect("the vote waited for the community's row lock");
+    assert_eq!(ok(&voted, "castVote")["upvotes"], 1, "{voted}");
+}
