@@ -13,8 +13,11 @@
 //!   on the time alone (a poll closing at its hour).
 //!
 //! An answer is kept only when computing it took longer than reading the token has lately taken
-//! (a moving average of the reads): an answer that costs less — `{ __typename }`, anything that
-//! reads no data — is computed every time rather than checked against the database.
+//! (the reads' average, which falls at once to a faster read and rises by an eighth of a slower
+//! one): an answer that costs less — `{ __typename }`, anything that reads no data — is computed
+//! every time rather than checked against the database. Such an answer is asked about again at
+//! most once a second ([`RECHECK`]): only a kept key reads the token, so one slow read (the
+//! first, opening a connection) must not leave an answer judged cheap computed for ever.
 //!
 //! Signed-in and partner callers (whose answers are their own), mutations, subscriptions and
 //! answers with any error are never kept. The kept bytes are bounded by `ANSWER_CACHE_BYTES`
@@ -46,6 +49,22 @@ pub struct Answers {
 struct Kept {
     entries: LruCache<Bytes, Answer>,
     bytes: usize,
+    /// Keys (by hash) whose answers were judged cheaper than a token read, and when.
+    cheap: LruCache<u64, DateTime<Utc>>,
+}
+
+/// How long an answer judged cheaper than a token read is computed before a request for it
+/// reads the token again (and so measures the token afresh and judges the answer again).
+pub const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How many keys judged cheap are remembered (least recently used go first).
+const CHEAP_KEYS: usize = 4096;
+
+fn hashed(key: &Bytes) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// One kept answer: what was sent, and the state (none when unread) and time it was computed at.
@@ -71,6 +90,9 @@ impl Answers {
             kept: Mutex::new(Kept {
                 entries: LruCache::unbounded(),
                 bytes: 0,
+                cheap: LruCache::new(
+                    std::num::NonZeroUsize::new(CHEAP_KEYS).unwrap_or(std::num::NonZeroUsize::MIN),
+                ),
             }),
             budget: config.answer_cache_bytes,
             max_age: Duration::from_std(config.answer_cache_max_age).unwrap_or(Duration::zero()),
@@ -84,10 +106,21 @@ impl Answers {
         self.budget > 0
     }
 
-    /// Whether an answer is kept for `key`, at any state.
-    pub fn known(&self, key: &Bytes) -> bool {
-        let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-        kept.entries.contains(key)
+    /// Whether a request for `key` at `now` reads the token: an answer is kept for it, at any
+    /// state, or it was judged cheap at least [`RECHECK`] ago (then not again for as long).
+    pub fn known(&self, key: &Bytes, now: DateTime<Utc>) -> bool {
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.entries.contains(key) {
+            return true;
+        }
+        let recheck = Duration::from_std(RECHECK).unwrap_or(Duration::zero());
+        match kept.cheap.get_mut(&hashed(key)) {
+            Some(judged) if now - *judged >= recheck => {
+                *judged = now;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The database's state token now, if it has one (an error here means the request runs as
@@ -95,16 +128,22 @@ impl Answers {
     pub async fn token(&self, db: &DatabaseConnection) -> Option<String> {
         let started = Instant::now();
         let token = self.token.read(db).await.ok().flatten();
-        let took = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        // An average over the last eight reads or so; updates racing each other lose one.
+        self.token_read(started.elapsed());
+        token
+    }
+
+    /// Counts a token read that took `took` in what reading the token lately takes: a faster
+    /// read than that is taken at once, a slower one for an eighth (updates racing each other
+    /// lose one).
+    fn token_read(&self, took: std::time::Duration) {
+        let took = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
         let before = self.token_cost.load(Ordering::Relaxed);
-        let average = if before == 0 {
+        let average = if before == 0 || took < before {
             took
         } else {
             before - before / 8 + took / 8
         };
         self.token_cost.store(average.max(1), Ordering::Relaxed);
-        token
     }
 
     /// The answer kept for `key` if it was computed at `token` and is younger than the max age
@@ -127,7 +166,12 @@ impl Answers {
         if let Some(old) = kept.entries.pop(&key) {
             kept.bytes -= old.bytes(&key);
         }
-        if cheap || size > self.budget / 8 {
+        if cheap {
+            kept.cheap.put(hashed(&key), answer.at);
+            return;
+        }
+        kept.cheap.pop(&hashed(&key));
+        if size > self.budget / 8 {
             return;
         }
         while kept.bytes + size > self.budget {
@@ -196,7 +240,7 @@ mod tests {
             },
             SLOW,
         );
-        assert!(kept.known(&c));
+        assert!(kept.known(&c, now));
         assert!(kept.get(&c, "t", now).is_none());
         assert!(kept.get(&a, "t", now + Duration::seconds(1)).is_none());
         assert!(kept.get(&a, "t", now - Duration::seconds(1)).is_none());
@@ -209,14 +253,58 @@ mod tests {
         let key = Bytes::from("typename");
         kept.token_cost.store(200_000, Ordering::Relaxed);
         kept.keep(key.clone(), answer("t", now, 10), SLOW);
-        assert!(kept.known(&key));
+        assert!(kept.known(&key, now));
         // Computed again in less than the token's 0.2 ms: the kept one goes, none replaces it.
         kept.keep(
             key.clone(),
             answer("t", now, 10),
             std::time::Duration::from_micros(50),
         );
-        assert!(!kept.known(&key));
+        assert!(!kept.known(&key, now));
         assert_eq!(kept.kept.lock().unwrap().bytes, 0);
+    }
+
+    /// One slow token read (the first, opening a connection, say) judges an answer cheap; a
+    /// request for it reads the token again a second later, a faster read is taken at once, and
+    /// the answer is kept from then on.
+    #[test]
+    fn a_slow_token_read_leaves_no_answer_computed_for_ever() {
+        let kept = answers("8000");
+        let now = Utc::now();
+        let key = Bytes::from("listing");
+        kept.token_read(std::time::Duration::from_millis(10));
+        kept.keep(key.clone(), answer("t", now, 10), SLOW / 2);
+        assert!(
+            !kept.known(&key, now),
+            "2.5 ms is cheaper than the 10 ms read"
+        );
+        assert!(!kept.known(&key, now + Duration::milliseconds(900)));
+        assert!(
+            kept.known(&key, now + Duration::seconds(1)),
+            "asked about again"
+        );
+        assert!(
+            !kept.known(&key, now + Duration::milliseconds(1200)),
+            "once a second at most"
+        );
+        kept.token_read(std::time::Duration::from_micros(300));
+        assert_eq!(kept.token_cost.load(Ordering::Relaxed), 300_000);
+        let later = now + Duration::seconds(1);
+        kept.keep(key.clone(), answer("t", later, 10), SLOW / 2);
+        assert!(kept.known(&key, later));
+        assert!(kept.get(&key, "t", later).is_some());
+    }
+
+    /// What reading the token lately takes falls at once to a faster read and rises by an
+    /// eighth of a slower one.
+    #[test]
+    fn the_token_cost_falls_at_once_and_rises_slowly() {
+        let kept = answers("8000");
+        kept.token_read(std::time::Duration::from_micros(800));
+        assert_eq!(kept.token_cost.load(Ordering::Relaxed), 800_000);
+        kept.token_read(std::time::Duration::from_micros(1600));
+        assert_eq!(kept.token_cost.load(Ordering::Relaxed), 900_000);
+        kept.token_read(std::time::Duration::from_micros(200));
+        assert_eq!(kept.token_cost.load(Ordering::Relaxed), 200_000);
     }
 }

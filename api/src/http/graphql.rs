@@ -239,7 +239,7 @@ async fn execute(
     let computed_at = state.clock.now();
     let key = (matches!(viewer, Viewer::Anonymous) && answers.enabled()).then(|| asked.key(media));
     let token = match &key {
-        Some(key) if answers.known(key) && state.db_health.is_up() => tokio::select! {
+        Some(key) if answers.known(key, computed_at) && state.db_health.is_up() => tokio::select! {
             token = answers.token(&state.db) => token,
             () = state.db_health.down() => None,
         },
