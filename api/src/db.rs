@@ -142,8 +142,8 @@ pub struct WriteTransaction {
 
 /// The most writes one SQLite commit carries, and the longest the first of them waits for it:
 /// each write of a batch is answered only when the batch commits.
-pub const BATCH_WRITES: usize = 64;
-pub const BATCH_AGE: Duration = Duration::from_millis(10);
+const BATCH_WRITES: usize = 64;
+const BATCH_AGE: Duration = Duration::from_millis(10);
 
 impl WriteTransaction {
     /// Commits, and returns once the write is durable (on SQLite with its batch).
@@ -237,16 +237,21 @@ impl Gate {
     /// Waits for the turn, first come first served, for up to the busy timeout.
     async fn take_turn(self: &Arc<Self>) -> Result<tokio::sync::OwnedMutexGuard<Batch>, DbErr> {
         let queued = Queued::new(self);
-        let turn = tokio::time::timeout(SQLITE_BUSY_TIMEOUT, self.batch.clone().lock_owned())
+        let turn = self.lock_batch().await?;
+        queued.served();
+        Ok(turn)
+    }
+
+    /// The turn, uncounted, within the busy timeout.
+    async fn lock_batch(&self) -> Result<tokio::sync::OwnedMutexGuard<Batch>, DbErr> {
+        tokio::time::timeout(SQLITE_BUSY_TIMEOUT, self.batch.clone().lock_owned())
             .await
             .map_err(|_| {
                 DbErr::Custom(format!(
                     "the database is locked: no turn to write within {} s",
                     SQLITE_BUSY_TIMEOUT.as_secs()
                 ))
-            })?;
-        queued.served();
-        Ok(turn)
+            })
     }
 
     /// Commits the open batch, if any, and answers its writers.
@@ -267,8 +272,7 @@ impl Gate {
     /// commits what is left open unless others wait to go on with it: for a batch whose next
     /// writer gave up.
     async fn settle(self: Arc<Self>) {
-        let turn = tokio::time::timeout(SQLITE_BUSY_TIMEOUT, self.batch.clone().lock_owned());
-        if let Ok(mut batch) = turn.await
+        if let Ok(mut batch) = self.lock_batch().await
             && self.queued.load(Ordering::SeqCst) == 0
         {
             self.commit(&mut batch).await;

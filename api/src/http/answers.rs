@@ -58,7 +58,7 @@ struct Kept {
 pub const RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// How many keys judged cheap are remembered (least recently used go first).
-const CHEAP_KEYS: usize = 4096;
+const CHEAP_KEYS: std::num::NonZeroUsize = std::num::NonZeroUsize::new(4096).unwrap();
 
 fn hashed(key: &Bytes) -> u64 {
     use std::hash::{Hash, Hasher};
@@ -90,9 +90,7 @@ impl Answers {
             kept: Mutex::new(Kept {
                 entries: LruCache::unbounded(),
                 bytes: 0,
-                cheap: LruCache::new(
-                    std::num::NonZeroUsize::new(CHEAP_KEYS).unwrap_or(std::num::NonZeroUsize::MIN),
-                ),
+                cheap: LruCache::new(CHEAP_KEYS),
             }),
             budget: config.answer_cache_bytes,
             max_age: Duration::from_std(config.answer_cache_max_age).unwrap_or(Duration::zero()),
