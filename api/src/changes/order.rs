@@ -14,6 +14,7 @@
 //!
 //! docs/sync.md ("Commit order") gives the argument in full.
 
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, Statement,
     TransactionTrait, Value,
@@ -45,11 +46,8 @@ impl Head {
 /// offset, wherever in the transaction it is asked.
 pub async fn next_seq(txn: &DatabaseTransaction) -> AppResult<i64> {
     let sql = match txn.get_database_backend() {
-        DatabaseBackend::Postgres => {
-            "SELECT pg_current_xact_id()::text::bigint + xid_offset AS seq \
-             FROM sync_counter WHERE id = 1"
-        }
-        _ => "UPDATE sync_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq",
+        DatabaseBackend::Postgres => format!("SELECT {POSTGRES_SEQ} AS seq"),
+        _ => "UPDATE sync_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq".to_string(),
     };
     let row = txn
         .query_one_raw(Statement::from_string(txn.get_database_backend(), sql))
@@ -57,6 +55,16 @@ pub async fn next_seq(txn: &DatabaseTransaction) -> AppResult<i64> {
         .ok_or_else(|| AppError::internal("sync_counter row missing"))?;
     row.try_get::<Option<i64>>("", "seq")?
         .ok_or_else(not_set_up)
+}
+
+/// A Postgres write's seq as an SQL expression: its transaction id plus the offset.
+const POSTGRES_SEQ: &str =
+    "(SELECT pg_current_xact_id()::text::bigint + xid_offset FROM sync_counter WHERE id = 1)";
+
+/// [`next_seq`] on Postgres as an expression, for a statement that writes the seq as it takes it
+/// (the change index's first insert).
+pub(super) fn seq_expression() -> Expr {
+    Expr::cust(POSTGRES_SEQ)
 }
 
 /// The head of a pull's snapshot `txn`, whose counter row read `counter_seq`. On Postgres this
@@ -97,7 +105,7 @@ pub async fn head(txn: &DatabaseTransaction, counter_seq: i64) -> AppResult<Head
 }
 
 /// The counter row of a Postgres database whose start-up never ran [`prepare`].
-fn not_set_up() -> AppError {
+pub(super) fn not_set_up() -> AppError {
     AppError::internal("the sync order is not set up (xid_offset is NULL)")
 }
 

@@ -11,12 +11,14 @@ use entity::{
     appeal, comment, community, growth_event, membership, pricing_ballot, pricing_poll, release,
     revenue_share_record, sanction, suggestion, sync_entity, sync_field_version, vote,
 };
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{DatabaseConnection, DatabaseTransaction, EntityTrait, Set};
+use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement, OnConflict, Query};
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, EntityTrait, Set,
+};
 use uuid::Uuid;
 
 use super::scope::Scope;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::events::{Event, Events};
 
 /// Where a committed write's events go: the database they travel through (`NOTIFY` on
@@ -339,45 +341,36 @@ impl SyncWriter {
 
     /// Like [`flush`](Self::flush), but takes a seq even when nothing was recorded: a pushed
     /// mutation always gets one, so its ack is ordered with the changes around it.
+    ///
+    /// On Postgres, where the seq is the transaction's id, the first insert of the change index
+    /// computes it and returns it (one statement for a write of up to [`CHUNK`] rows); on SQLite
+    /// the counter row is taken first.
     pub async fn flush_always(&mut self, txn: &DatabaseTransaction) -> AppResult<i64> {
-        let seq = super::order::next_seq(txn).await?;
+        let backend = txn.get_database_backend();
         let now = Utc::now();
-        let rows: Vec<sync_entity::ActiveModel> = self
-            .changes
-            .iter()
-            .enumerate()
-            .map(|(index, change)| sync_entity::ActiveModel {
-                scope: Set(change.scope.to_string()),
-                entity: Set(change.kind.name().to_string()),
-                entity_id: Set(change.id),
-                seq: Set(seq),
-                op_index: Set(index as i32),
-                op: Set(change.op.name().to_string()),
-                version: Set(1),
-                changed_at: Set(now),
-            })
-            .collect();
-        for chunk in rows.chunks(CHUNK) {
-            sync_entity::Entity::insert_many(chunk.to_vec())
-                .on_conflict(
-                    OnConflict::columns([
-                        sync_entity::Column::Scope,
-                        sync_entity::Column::Entity,
-                        sync_entity::Column::EntityId,
-                    ])
-                    .update_columns([
-                        sync_entity::Column::Seq,
-                        sync_entity::Column::OpIndex,
-                        sync_entity::Column::Op,
-                        sync_entity::Column::ChangedAt,
-                    ])
-                    .value(
-                        sync_entity::Column::Version,
-                        Expr::col((sync_entity::Entity, sync_entity::Column::Version)).add(1),
-                    )
-                    .to_owned(),
-                )
-                .exec_without_returning(txn)
+        let mut chunks = self.changes.chunks(CHUNK).enumerate();
+        let seq = match chunks.next() {
+            Some((_, first)) if backend == DatabaseBackend::Postgres => {
+                let mut insert = index_rows(first, 0, super::order::seq_expression(), now);
+                insert.returning_col(sync_entity::Column::Seq);
+                let row = txn
+                    .query_one(&insert)
+                    .await?
+                    .ok_or_else(|| AppError::internal("the change index returned no seq"))?;
+                row.try_get::<Option<i64>>("", "seq")?
+                    .ok_or_else(super::order::not_set_up)?
+            }
+            first => {
+                let seq = super::order::next_seq(txn).await?;
+                if let Some((_, chunk)) = first {
+                    txn.execute(&index_rows(chunk, 0, Expr::val(seq), now))
+                        .await?;
+                }
+                seq
+            }
+        };
+        for (number, chunk) in chunks {
+            txn.execute(&index_rows(chunk, number * CHUNK, Expr::val(seq), now))
                 .await?;
         }
         let fields: Vec<sync_field_version::ActiveModel> = self
@@ -430,4 +423,57 @@ impl SyncWriter {
         let events = pokes.chain(self.announced.iter().copied());
         to.events().publish(to.database(), events).await;
     }
+}
+
+/// The insert of `changes` into the change index at `seq` (an expression: on Postgres the first
+/// chunk computes it), each row's `op_index` counted from `first_index`; a row already indexed
+/// moves to the new seq with its version bumped.
+fn index_rows(
+    changes: &[Change],
+    first_index: usize,
+    seq: Expr,
+    now: chrono::DateTime<Utc>,
+) -> InsertStatement {
+    let mut insert = Query::insert();
+    insert.into_table(sync_entity::Entity).columns([
+        sync_entity::Column::Scope,
+        sync_entity::Column::Entity,
+        sync_entity::Column::EntityId,
+        sync_entity::Column::Seq,
+        sync_entity::Column::OpIndex,
+        sync_entity::Column::Op,
+        sync_entity::Column::Version,
+        sync_entity::Column::ChangedAt,
+    ]);
+    for (offset, change) in changes.iter().enumerate() {
+        insert.values_panic([
+            Expr::val(change.scope.to_string()),
+            Expr::val(change.kind.name()),
+            Expr::val(change.id),
+            seq.clone(),
+            Expr::val((first_index + offset) as i32),
+            Expr::val(change.op.name()),
+            Expr::val(1),
+            Expr::val(now),
+        ]);
+    }
+    insert.on_conflict(
+        OnConflict::columns([
+            sync_entity::Column::Scope,
+            sync_entity::Column::Entity,
+            sync_entity::Column::EntityId,
+        ])
+        .update_columns([
+            sync_entity::Column::Seq,
+            sync_entity::Column::OpIndex,
+            sync_entity::Column::Op,
+            sync_entity::Column::ChangedAt,
+        ])
+        .value(
+            sync_entity::Column::Version,
+            Expr::col((sync_entity::Entity, sync_entity::Column::Version)).add(1),
+        )
+        .to_owned(),
+    );
+    insert
 }

@@ -7,8 +7,8 @@ use futures_util::future::join_all;
 use serde_json::json;
 
 use crate::support::{
-    CAST_VOTE, assert_counters_equal_vote_rows, auth, create_community, join, member, metric,
-    new_id, ok, read_suggestion, scalar, submit, try_vote, vote,
+    CAST_VOTE, assert_counters_equal_vote_rows, auth, create_community, db_queries, fewest_queries,
+    join, member, metric, new_id, ok, read_suggestion, scalar, submit, try_vote, vote,
 };
 
 /// A PUBLIC community with an author's suggestion in it: (community id, suggestion id).
@@ -355,4 +355,38 @@ async fn a_vote_waits_for_no_lock_on_its_community() {
     held.rollback().await.unwrap();
     let voted = voted.expect("the vote waited for the community's row lock");
     assert_eq!(ok(&voted, "castVote")["upvotes"], 1, "{voted}");
+}
+
+/// The fewest statements (of three tries) one `castVote` of `voter` ran, setting `value` on
+/// suggestion `id` from a vote that is not `value`.
+async fn statements_of_a_changing_vote(app: &TestApp, voter: &TestUser, id: &str) -> f64 {
+    let mut fewest = f64::MAX;
+    for value in ["UP", "DOWN", "UP"] {
+        let before = db_queries(app).await;
+        vote(app, voter, id, value).await;
+        fewest = fewest.min(db_queries(app).await - before);
+    }
+    fewest
+}
+
+#[tokio::test]
+#[cfg_attr(not(canyu_postgres), ignore = "needs Postgres (set TEST_DATABASE_URL)")]
+async fn on_postgres_a_vote_that_changes_costs_two_statements_more_than_one_that_does_not() {
+    let app = TestApp::spawn().await;
+    let (community_id, id) = suggestion(&app).await;
+    let voter = member(&app, "voter", &community_id).await;
+    vote(&app, &voter, &id, "DOWN").await;
+    let changing = statements_of_a_changing_vote(&app, &voter, &id).await;
+    let (same, body) =
+        fewest_queries(&app, 3, CAST_VOTE, json!({ "s": id, "v": "UP" }), &voter).await;
+    assert_eq!(ok(&body, "castVote")["upvotes"], 1, "{body}");
+    // Both read the suggestion under its lock and the voter's standing, and run the one
+    // statement that writes the vote, its counters and the sort keys' history (nothing when the
+    // vote is the same); a change then writes the change index (which takes the seq) and pokes.
+    assert_eq!(
+        changing - same,
+        2.0,
+        "a changing vote ran {changing} statements, the same vote again {same}"
+    );
+    assert_counters_equal_vote_rows(&app).await;
 }
