@@ -636,7 +636,9 @@ def report(args, header, rows, floors, rss, counters, lite, notes, elapsed):
         f"{header['pgbench']}, -M prepared, 2 threads, {args.duration} s; SQLite floor: sqlite3 {header['sqlite3']}")
     add("- Servers: Canyu CANYU_ENV=production, DATABASE_MAX_CONNECTIONS=10, RATE_LIMIT_MUTATIONS=1000000000, "
         "other limits default; PostGraphile NODE_ENV=production, one Node process, --max-pool-size 10, "
-        "--disable-graphiql, --disable-query-log, schemas public,peer")
+        "--disable-graphiql, --disable-query-log, schemas public,peer; every client on loopback without TLS "
+        f"(PGSSLMODE={os.environ.get('PGSSLMODE')}, as node-postgres by default): {header.get('tls', '?')} "
+        "of the database's connections used TLS before the measurements")
     add("- Data: seed-demo 1 000 fans, 10 000 suggestions, 200 000 votes, 20 000 comments; a Van Westendorp poll "
         "with 100 000 ballots; ANALYZE. Errors: non-200, an \"errors\" member, a missing answer, or a socket error")
     add("")
@@ -955,6 +957,9 @@ def main():
         attack_files, attack_note = probe_abusive(canyu, pg, community, work)
         files["canyu-W4"], files["pg-W4"] = attack_files["canyu"], attack_files["pg"]
 
+        header["tls"] = psql(url, "SELECT count(*) FILTER (WHERE s.ssl) || ' of ' || count(*) FROM pg_stat_ssl s "
+                                  "JOIN pg_stat_activity a USING (pid) "
+                                  "WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()")
         rows, counters, matrix_notes = run_matrix(canyu, pg, files, args.duration, url, seeded_at)
         with open(files["set2"]) as f:
             set2 = len(f.read().split())

@@ -17,6 +17,9 @@
 #        ACCESS_TOKEN_TTL_SECS=7200        (tokens signed in at the start outlive the run)
 #      Every other limit keeps its default: W4's abusive documents must be refused as in
 #      production. Counting castVote still costs Canyu one upsert on rate_limit_window;
+#   Every client reaches Postgres over loopback without TLS (PGSSLMODE=disable unless set, as
+#   PostGraphile's node-postgres does by default; bench/run.py sets it), so no side pays for
+#   encryption the other does not;
 #   4. wrk (2 threads; 1 at concurrency 1), A/B per workload and concurrency (1, 8, 32): a 3 s
 #      warm-up, then --duration seconds; every response checked (HTTP 200, no "errors"); during
 #      W2 what the database's backends wait on is sampled from pg_stat_activity;

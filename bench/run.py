@@ -27,6 +27,12 @@ import tempfile
 import time
 import urllib.request
 
+# Every client of a benchmark database (Canyu, PostGraphile, psql, pgbench) talks to it over
+# loopback without TLS, as PostGraphile's node-postgres does by default: libpq and sqlx would
+# otherwise negotiate TLS with a server that has ssl on (Debian's default) and pay for it on every
+# round trip. A PGSSLMODE already set in the environment is kept.
+os.environ.setdefault("PGSSLMODE", "disable")
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 BINARY = os.path.join(ROOT, "target", "release", "canyu")

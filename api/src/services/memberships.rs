@@ -228,7 +228,7 @@ pub async fn require_member(
     viewer: &Viewer,
     community: &community::Model,
 ) -> AppResult<UserViewer> {
-    let user = viewer.require_user()?.clone();
+    let user = viewer.require_user()?;
     let standing = membership::Entity::find()
         .filter(membership::Column::CommunityId.eq(community.id))
         .filter(membership::Column::UserId.eq(user.id))
@@ -239,13 +239,23 @@ pub async fn require_member(
         .into_model::<Standing>()
         .one(db)
         .await?;
-    let sanctioned = standing.as_ref().is_some_and(|s| s.sanctioned);
-    check_role(
-        viewer,
-        community,
-        standing.map(|s| s.membership),
-        CommunityRole::Member,
-    )?;
+    let (membership, sanctioned) =
+        standing.map_or((None, false), |s| (Some(s.membership), s.sanctioned));
+    judge_member(db, viewer, community, membership, sanctioned).await
+}
+
+/// [`require_member`]'s rule over a membership already read, with whether a sanction runs
+/// against its user there (`sanctions::running`), e.g. in the statement that locked what the
+/// member acts on. The sanctions themselves are read only when one runs, to word the refusal.
+pub async fn judge_member(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    community: &community::Model,
+    membership: Option<membership::Model>,
+    sanctioned: bool,
+) -> AppResult<UserViewer> {
+    let user = viewer.require_user()?.clone();
+    check_role(viewer, community, membership, CommunityRole::Member)?;
     if sanctioned {
         sanctions::require_unmuted(db, user.id, community.id).await?;
     }
@@ -253,7 +263,7 @@ pub async fn require_member(
 }
 
 /// A membership and whether a sanction runs against its user where it is, read in one
-/// statement by [`require_member`] (the sanctions themselves are read only when one runs).
+/// statement by [`require_member`].
 #[derive(FromQueryResult)]
 struct Standing {
     #[sea_orm(nested)]

@@ -12,7 +12,7 @@ use entity::membership::CommunityRole;
 use entity::moderation_action::{Action, TargetType};
 use entity::sanction::{self, Duration, Kind};
 use entity::user::Role;
-use sea_orm::sea_query::{Expr, Query, SelectStatement};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction,
     EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -207,7 +207,7 @@ pub async fn require_unmuted(
 ) -> AppResult<()> {
     let now = crate::clock::now();
     let running: Vec<sanction::Model> = sanction::Entity::find()
-        .filter(running_condition(user_id, community_id, now))
+        .filter(running_condition(user_id, community_id.into(), now))
         .all(db)
         .await?;
     if running.is_empty() {
@@ -231,24 +231,24 @@ pub async fn require_unmuted(
     Err(AppError::Sanctioned(format!("you are {kind} here {until}")))
 }
 
-/// The sanctions of `user_id` running now where they apply to `community_id` (there or
-/// site-wide), as a subquery: `memberships::require_member` asks whether there is one in the
-/// statement that reads the membership.
-pub fn running(user_id: Uuid, community_id: Uuid) -> SelectStatement {
+/// The sanctions of `user_id` running now where they apply to `community` (there or
+/// site-wide; an id, or a column naming one in the enclosing statement), as a subquery: the
+/// statements that read a membership ask whether there is one.
+pub fn running(user_id: Uuid, community: impl Into<Expr>) -> SelectStatement {
     Query::select()
         .expr(Expr::val(1))
         .from(sanction::Entity)
         .cond_where(running_condition(
             user_id,
-            community_id,
+            community.into(),
             crate::clock::now(),
         ))
         .to_owned()
 }
 
 /// What [`is_active`] says of a row, for the sanctions of `user_id` that apply to
-/// `community_id`, in SQL.
-fn running_condition(user_id: Uuid, community_id: Uuid, now: DateTime<Utc>) -> Condition {
+/// `community`, in SQL.
+fn running_condition(user_id: Uuid, community: Expr, now: DateTime<Utc>) -> Condition {
     Condition::all()
         .add(sanction::Column::UserId.eq(user_id))
         .add(sanction::Column::LiftedAt.is_null())
@@ -261,7 +261,7 @@ fn running_condition(user_id: Uuid, community_id: Uuid, now: DateTime<Utc>) -> C
         .add(
             Condition::any()
                 .add(sanction::Column::CommunityId.is_null())
-                .add(sanction::Column::CommunityId.eq(community_id)),
+                .add(Expr::col((sanction::Entity, sanction::Column::CommunityId)).eq(community)),
         )
 }
 

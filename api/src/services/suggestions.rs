@@ -11,17 +11,18 @@ use chrono::{DateTime, Utc};
 use entity::growth_event::Kind as GrowthKind;
 use entity::suggestion::{self, Kind, Status};
 use entity::vote;
-use entity::{comment, community};
-use sea_orm::sea_query::LockType;
+use entity::{comment, community, membership};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, LockType};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction,
-    EntityTrait, JoinType, QueryFilter, QuerySelect, QueryTrait, Set, Statement,
+    EntityTrait, FromQueryResult, IdenStatic, Iterable, JoinType, QueryFilter, QuerySelect,
+    QueryTrait, Set, Statement,
 };
 use uuid::Uuid;
 
 use super::idempotency::{Created, create_once};
 use super::suggestion_workflow::record_event;
-use super::{communities, growth, input, memberships, metrics, reports};
+use super::{communities, growth, input, memberships, metrics, reports, sanctions};
 use crate::auth::{UserViewer, Viewer};
 use crate::changes::{EntityKind, Op, Scope, SyncWriter};
 use crate::db::placeholders;
@@ -378,9 +379,14 @@ pub async fn lock_for_member(
     viewer: &Viewer,
     id: Uuid,
 ) -> AppResult<(suggestion::Model, UserViewer)> {
-    viewer.require_user()?;
-    let (found, community) = lock_with_community(txn, id).await?;
-    let member = memberships::require_member(txn, viewer, &community)
+    let user_id = viewer.require_user()?.id;
+    let Standing {
+        found,
+        community,
+        membership,
+        sanctioned,
+    } = lock_with_standing(txn, id, user_id).await?;
+    let member = memberships::judge_member(txn, viewer, &community, membership, sanctioned)
         .await
         .map_err(|e| match e {
             AppError::NotFound(_) => AppError::not_found("suggestion"),
@@ -402,12 +408,24 @@ async fn lock(txn: &DatabaseTransaction, id: Uuid) -> AppResult<suggestion::Mode
         .ok_or_else(|| AppError::not_found("suggestion"))
 }
 
-/// [`lock`], with the suggestion's community read in the same statement. Only the suggestion's
-/// row is locked (`FOR UPDATE OF`): the writers of one community must not queue on its row.
-async fn lock_with_community(
+/// A locked suggestion with its community, and where a member acting on it stands there.
+struct Standing {
+    found: suggestion::Model,
+    community: community::Model,
+    membership: Option<membership::Model>,
+    sanctioned: bool,
+}
+
+/// [`lock`], with the suggestion's community, `user_id`'s membership there and whether a
+/// sanction runs against them (`sanctions::running`), read in the same statement. Only the
+/// suggestion's row is locked (`FOR UPDATE OF`): the writers of one community must not queue on
+/// its row. The membership is as the statement found it, as when it was read just after: no
+/// lock orders it with the write either way.
+async fn lock_with_standing(
     txn: &DatabaseTransaction,
     id: Uuid,
-) -> AppResult<(suggestion::Model, community::Model)> {
+    user_id: Uuid,
+) -> AppResult<Standing> {
     let mut select = suggestion::Entity::find_by_id(id)
         .select_also(community::Entity)
         .join(
@@ -417,12 +435,48 @@ async fn lock_with_community(
                 .to(community::Column::Id)
                 .into(),
         );
-    QueryTrait::query(&mut select).lock_with_tables(LockType::Update, [suggestion::Entity]);
-    match select.one(txn).await? {
-        Some((found, Some(community))) if found.deleted_at.is_none() => Ok((found, community)),
+    let in_community = || Expr::col((suggestion::Entity, suggestion::Column::CommunityId));
+    let query = QueryTrait::query(&mut select);
+    query.join(
+        JoinType::LeftJoin,
+        membership::Entity,
+        Condition::all()
+            .add(
+                Expr::col((membership::Entity, membership::Column::CommunityId)).eq(in_community()),
+            )
+            .add(Expr::col((membership::Entity, membership::Column::UserId)).eq(user_id)),
+    );
+    for column in membership::Column::iter() {
+        query.expr_as(
+            Expr::col((membership::Entity, column)),
+            format!("{MEMBERSHIP}{}", column.as_str()),
+        );
+    }
+    query.expr_as(
+        Expr::exists(sanctions::running(user_id, in_community())),
+        "sanctioned",
+    );
+    query.lock_with_tables(LockType::Update, [suggestion::Entity]);
+    let row = txn
+        .query_one_raw(select.build(txn.get_database_backend()))
+        .await?
+        .ok_or_else(|| AppError::not_found("suggestion"))?;
+    let found = suggestion::Model::from_query_result(&row, "A_")?;
+    let community = community::Model::from_query_result_optional(&row, "B_")?;
+    match community {
+        Some(community) if found.deleted_at.is_none() => Ok(Standing {
+            found,
+            community,
+            membership: membership::Model::from_query_result_optional(&row, MEMBERSHIP)?,
+            sanctioned: row.try_get("", "sanctioned")?,
+        }),
         _ => Err(AppError::not_found("suggestion")),
     }
 }
+
+/// The column prefix of the membership in [`lock_with_standing`]'s row (`select_also` names
+/// the suggestion's `A_` and the community's `B_`).
+const MEMBERSHIP: &str = "C_";
 
 /// The live suggestion, locked, if there is one (for work the server does on its own, such as
 /// a decision vote planning its winners).
@@ -514,7 +568,7 @@ pub async fn purge_tally_history(db: &impl ConnectionTrait) -> AppResult<u64> {
 /// scaled by 10⁶ and rounded. A suggestion needs ten times the score to stay level with one
 /// 12.5 hours newer; the key depends only on score and age, so it is stored and indexed.
 pub fn hot_rank(score: i32, created_at: DateTime<Utc>) -> i64 {
-    let magnitude = f64::from(score.unsigned_abs().max(1)).log10();
+    let magnitude = f64::from(std::cmp::max(score.unsigned_abs(), 1)).log10();
     let sign = f64::from(score.signum());
     let age = (created_at.timestamp_millis() as f64 / 1000.0 - 1_700_000_000.0) / 45_000.0;
     ((sign * magnitude + age) * 1_000_000.0).round() as i64

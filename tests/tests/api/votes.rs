@@ -380,9 +380,9 @@ async fn on_postgres_a_vote_that_changes_costs_two_statements_more_than_one_that
     let (same, body) =
         fewest_queries(&app, 3, CAST_VOTE, json!({ "s": id, "v": "UP" }), &voter).await;
     assert_eq!(ok(&body, "castVote")["upvotes"], 1, "{body}");
-    // Both read the suggestion under its lock and the voter's standing, and run the one
-    // statement that writes the vote, its counters and the sort keys' history (nothing when the
-    // vote is the same); a change then writes the change index (which takes the seq) and pokes.
+    // Both lock the suggestion (reading the voter's standing with it) and run the one statement
+    // that writes the vote, its counters and the sort keys' history (nothing when the vote is
+    // the same); a change then writes the change index (which takes the seq) and pokes.
     assert_eq!(
         changing - same,
         2.0,
