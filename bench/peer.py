@@ -691,6 +691,23 @@ COMPUTED = {"W1c": "W1", "W1nc": "W1n"}
 LOG_IN = "mutation($i: LogInInput!) { logIn(input: $i) { accessToken } }"
 
 
+def vote_cell(binary, label, database_url, port, files, handles, concurrency, duration, work):
+    """One Canyu binary alone on `database_url`: castVote's figures (bench/peer/vote.lua on
+    files["targets"]), signing `handles` in on first use (the tokens kept in files["tokens"])."""
+    server = Server(label, [binary, "serve"],
+                    canyu_env(database_url, {**CANYU_SETTINGS, "BIND_ADDR": f"127.0.0.1:{port}"}), port, work)
+    server.start()
+    try:
+        if "tokens" not in files:
+            files["tokens"] = write_lines(work, "tokens", sign_in(server, handles))
+        env = {"MODE": "canyu", "ACTORS_FILE": files["tokens"], "SUGGESTIONS_FILE": files["targets"]}
+        result = measured(server.url, "vote.lua", concurrency, duration, env)
+        server.require_alive()
+        return result
+    finally:
+        server.stop()
+
+
 def write_lines(work, name, lines):
     path = os.path.join(work, name)
     with open(path, "w") as f:

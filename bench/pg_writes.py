@@ -34,22 +34,6 @@ LEVELS = (8, 32)
 PORT = 18195
 
 
-def cell(binary, label, url, files, concurrency, duration, work):
-    """One binary alone on the database: castVote's figures (signing the fans in on first use)."""
-    env = peer.canyu_env(url, {**peer.CANYU_SETTINGS, "BIND_ADDR": f"127.0.0.1:{PORT}"})
-    server = peer.Server(label, [binary, "serve"], env, PORT, work).start()
-    try:
-        if "tokens" not in files:
-            print(" signing in…", end="", flush=True)
-            files["tokens"] = peer.write_lines(work, "tokens", peer.sign_in(server, files["handles"]))
-        script_env = {"MODE": "canyu", "ACTORS_FILE": files["tokens"], "SUGGESTIONS_FILE": files["targets"]}
-        result = peer.measured(server.url, "vote.lua", concurrency, duration, script_env)
-        server.require_alive()
-        return result
-    finally:
-        server.stop()
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--baseline", required=True, help="the Canyu binary to compare with")
@@ -74,14 +58,16 @@ def main():
            "suggestions": int(common.psql(url, "SELECT COUNT(*) FROM bench.target WHERE set_no = 2"))}
     work = tempfile.mkdtemp(prefix="canyu-pg-writes-")
     try:
-        files = {"handles": [h for _, h in voters], "targets": peer.write_lines(work, "targets", targets)}
+        handles = [h for _, h in voters]
+        files = {"targets": peer.write_lines(work, "targets", targets)}
         rows = []
         for c in LEVELS:
             for r in range(1, args.rounds + 1):
                 results = []
                 for label, binary in (("baseline", args.baseline), ("candidate", peer.BINARY)):
                     print(f"{peer.clock()}c={c} round {r}: {label}…", end="", flush=True)
-                    results.append(cell(binary, f"Canyu {label}", url, files, c, args.duration, work))
+                    results.append(peer.vote_cell(binary, f"Canyu {label}", url, PORT, files, handles, c,
+                                                  args.duration, work))
                     print(f" {results[-1]['rps']:,.0f} req/s", flush=True)
                 print(f"{peer.clock()}c={c} round {r}: raw SQL…", end="", flush=True)
                 results.append(peer.pgbench(url, os.path.join(peer.PEER, "w2.sql"), c, args.duration, raw))

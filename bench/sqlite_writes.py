@@ -51,24 +51,6 @@ def seeded(work):
     return path, open_ids, handles
 
 
-def cell(binary, label, path, files, handles, concurrency, duration, work):
-    """One binary on the file: castVote's figures."""
-    server = peer.Server(label, [binary, "serve"],
-                         peer.canyu_env(f"sqlite://{path}?mode=rwc",
-                                        {**peer.CANYU_SETTINGS, "BIND_ADDR": f"127.0.0.1:{peer.LITE_PORT}"}),
-                         peer.LITE_PORT, work)
-    server.start()
-    try:
-        if "tokens" not in files:
-            files["tokens"] = peer.write_lines(work, "tokens", peer.sign_in(server, handles))
-        env = {"MODE": "canyu", "ACTORS_FILE": files["tokens"], "SUGGESTIONS_FILE": files["targets"]}
-        result = peer.measured(server.url, "vote.lua", concurrency, duration, env)
-        server.require_alive()
-        return result
-    finally:
-        server.stop()
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--baseline", required=True, help="the Canyu binary to compare with")
@@ -91,7 +73,8 @@ def main():
                 pair = []
                 for label, binary in (("baseline", args.baseline), ("candidate", peer.BINARY)):
                     print(f"{peer.clock()}c={c} round {r}: {label}…", end="", flush=True)
-                    result = cell(binary, f"Canyu {label}", path, files, handles, c, args.duration, work)
+                    result = peer.vote_cell(binary, f"Canyu {label}", f"sqlite://{path}?mode=rwc", peer.LITE_PORT,
+                                            files, handles, c, args.duration, work)
                     print(f" {result['rps']:,.0f} req/s", flush=True)
                     pair.append(result)
                 rows.append((c, r, pair))
