@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use canyu::config::Config;
 use canyu::http::Application;
 use canyu::state::AppState;
-use sea_orm::{ConnectionTrait, Database, TransactionTrait};
+use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 
 /// A password every test user gets.
@@ -22,6 +22,9 @@ pub struct TestApp {
     pub state: AppState,
     handle: actix_web::dev::ServerHandle,
     database: TestDatabase,
+    /// On Postgres, a connection of the tests' own for [`sql_strings`](Self::sql_strings),
+    /// opened on first use.
+    inspector: tokio::sync::OnceCell<sea_orm::DatabaseConnection>,
 }
 
 enum TestDatabase {
@@ -156,6 +159,7 @@ impl TestApp {
             state,
             handle,
             database,
+            inspector: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -232,21 +236,29 @@ impl TestApp {
 
     /// Runs a raw SQL statement against the test database and returns the first column of
     /// each row as strings (for tests that check what was stored).
-    /// On Postgres the statement runs free of the server's statement time limit, which a test
-    /// may have set to a millisecond.
+    /// On Postgres the statement runs on a connection of its own, free of the time limits a
+    /// test may have set the server's to a millisecond (`statement_timeout`, and
+    /// `idle_in_transaction_session_timeout`, which would end a transaction of the server's
+    /// pool between its statements).
     pub async fn sql_strings(&self, sql: &str) -> Vec<String> {
         let backend = self.state.db.get_database_backend();
-        let tx = self.state.db.begin().await.expect("begin");
-        if backend == sea_orm::DatabaseBackend::Postgres {
-            tx.execute_unprepared("SET LOCAL statement_timeout = 0")
+        let statement = sea_orm::Statement::from_string(backend, sql.to_string());
+        let rows = if backend == sea_orm::DatabaseBackend::Postgres {
+            let inspector = self
+                .inspector
+                .get_or_try_init(|| {
+                    let mut options =
+                        sea_orm::ConnectOptions::new(self.state.config.database_url.clone());
+                    options.max_connections(1).sqlx_logging(false);
+                    Database::connect(options)
+                })
                 .await
-                .expect("lift the statement time limit");
+                .expect("connect to the test database");
+            inspector.query_all_raw(statement).await
+        } else {
+            self.state.db.query_all_raw(statement).await
         }
-        let rows = tx
-            .query_all_raw(sea_orm::Statement::from_string(backend, sql.to_string()))
-            .await
-            .expect("query");
-        tx.commit().await.expect("commit");
+        .expect("query");
         rows.iter()
             .map(|row| {
                 row.try_get_by_index::<String>(0)
