@@ -132,7 +132,10 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTransaction, Db
 /// the turn on and waits: the last of the batch, or the one that finds it full
 /// ([`BATCH_WRITES`], [`BATCH_AGE`]), commits it once for all. Each writer is answered only once
 /// the batch is on disk, and every writer of a batch that fails to commit gets the error. A
-/// writer that fails or rolls back undoes its own savepoint only.
+/// writer that fails or rolls back undoes its own savepoint only. A writer that answers with
+/// rows it only read (an idempotent replay) commits all the same: on SQLite those rows may be
+/// the open batch's, which nobody outside the batch sees — and which may yet fail to commit —
+/// until the batch commits.
 pub struct WriteTransaction {
     // Declared first, so dropped first: an abandoned savepoint is rolled back before the turn
     // it was written under is handed on.

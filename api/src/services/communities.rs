@@ -89,7 +89,11 @@ pub async fn create(
     .await?
     {
         Created::New(created) => created,
-        Created::Replayed(stored) => return Ok(stored),
+        Created::Replayed(stored) => {
+            // On SQLite the stored row may be the open batch's: answered once that is durable.
+            txn.commit().await?;
+            return Ok(stored);
+        }
     };
     let owner = membership::ActiveModel {
         id: Set(Uuid::now_v7()),

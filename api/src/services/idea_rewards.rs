@@ -168,7 +168,11 @@ pub async fn adopt(state: &AppState, viewer: &Viewer, input: NewReward) -> AppRe
     .await?
     {
         Created::New(model) => model,
-        Created::Replayed(stored) => return Ok(stored),
+        Created::Replayed(stored) => {
+            // On SQLite the stored row may be the open batch's: answered once that is durable.
+            txn.commit().await?;
+            return Ok(stored);
+        }
     };
     let rows: Vec<idea_reward_contributor::ActiveModel> = contributors
         .iter()

@@ -101,7 +101,11 @@ pub async fn report(
     .await?
     {
         Created::New(created) => created,
-        Created::Replayed(stored) => return Ok(stored),
+        Created::Replayed(stored) => {
+            // On SQLite the stored row may be the open batch's: answered once that is durable.
+            txn.commit().await?;
+            return Ok(stored);
+        }
     };
     audit::record(
         &txn,
