@@ -35,7 +35,8 @@ os.environ.setdefault("PGSSLMODE", "disable")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
-BINARY = os.path.join(ROOT, "target", "release", "canyu")
+# CANYU_BIN names another build (to compare two, one after the other).
+BINARY = os.environ.get("CANYU_BIN") or os.path.join(ROOT, "target", "release", "canyu")
 PORT = 18090
 DB = "canyu_bench"
 

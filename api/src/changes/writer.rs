@@ -419,9 +419,14 @@ impl SyncWriter {
     /// Tells `syncPoke` subscribers of the touched scopes to pull, and publishes the announced
     /// events, all in one `NOTIFY` (after commit).
     pub async fn poke(&self, to: &impl Publish) {
+        to.events().publish(to.database(), self.events()).await;
+    }
+
+    /// What [`poke`](Self::poke) publishes: a poke of every touched scope, then the announced
+    /// events.
+    pub fn events(&self) -> impl Iterator<Item = Event> + '_ {
         let pokes = self.scopes().into_iter().map(Event::Sync);
-        let events = pokes.chain(self.announced.iter().copied());
-        to.events().publish(to.database(), events).await;
+        pokes.chain(self.announced.iter().copied())
     }
 }
 

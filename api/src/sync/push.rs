@@ -1,16 +1,19 @@
 //! `push`: a device's queued mutations, applied at most once each. Every mutation runs in its
-//! own transaction with its ledger row and the client's `lastMutationId` bump; the domain rule
-//! ([`super::mutations`]) runs inside a savepoint so a permanent failure is recorded (REJECTED,
-//! the queue moves on) without any of its effects, and a transient one rolls everything back
-//! and stops the batch.
+//! own transaction with its ledger row and the client's `lastMutationId` bump. A permanent
+//! failure of the domain rule ([`super::mutations`]) rolls its transaction back, and a new one
+//! records it (REJECTED, the queue moves on) without any of its effects; a transient one rolls
+//! back and stops the batch. The pokes of a push's mutations go out together, a few
+//! milliseconds apart at most.
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use entity::{suggestion, sync_client, sync_mutation_ledger};
+use sea_orm::sea_query::{CommonTableExpression, Expr, OnConflict, WithClause};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Set,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, QueryFilter,
+    QuerySelect, QueryTrait, Set,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -22,6 +25,7 @@ use super::{check_versions, ensure_group};
 use crate::auth::Viewer;
 use crate::changes::SyncWriter;
 use crate::error::{AppError, AppResult};
+use crate::events::Event;
 use crate::state::AppState;
 
 /// Most mutations one push may carry.
@@ -125,63 +129,99 @@ pub async fn push(
         ));
     }
     ensure_group(state, user.id, request.client_group_id).await?;
-    let mut last = ensure_client(state, request.client_group_id, request.client_id).await?;
+    let last = ensure_client(state, request.client_group_id, request.client_id).await?;
     if let Some(acked) = request.acked_through {
         release_acked(state, request.client_id, acked.min(last)).await?;
     }
+    let ids = request.ids();
     let mut mutations = request.mutations;
     mutations.sort_by_key(|m| m.id);
+    let mut pokes = Pokes::default();
+    let applied = apply(state, viewer, &ids, mutations, last, &mut pokes).await;
+    pokes.publish(state).await;
+    applied
+}
+
+/// The group and client a push writes for.
+#[derive(Debug, Clone, Copy)]
+struct PushIds {
+    client_group_id: Uuid,
+    client_id: Uuid,
+}
+
+impl PushRequest {
+    fn ids(&self) -> PushIds {
+        PushIds {
+            client_group_id: self.client_group_id,
+            client_id: self.client_id,
+        }
+    }
+}
+
+/// The mutations of a push (in id order) after `last`, each in its own transaction; the events
+/// of those that committed go to `pokes`.
+async fn apply(
+    state: &AppState,
+    viewer: &Viewer,
+    ids: &PushIds,
+    mutations: Vec<ClientMutation>,
+    mut last: i64,
+    pokes: &mut Pokes,
+) -> AppResult<PushResult> {
     let mut results = Vec::new();
     let mut retry_after_ms = None;
     for mutation in mutations {
-        let txn = crate::db::begin_write(&state.db).await?;
-        let client = sync_client::Entity::find_by_id(request.client_id)
-            .lock_exclusive()
-            .one(&txn)
-            .await?
-            .ok_or_else(|| AppError::internal("sync client vanished"))?;
-        last = client.last_mutation_id;
         let hash = args_hash(mutation.name, &mutation.args);
+        let (txn, client) = lock_client(state, ids.client_id).await?;
+        last = client.last_mutation_id;
         if mutation.id <= last {
-            results.push(replay(&txn, request.client_id, &mutation, &hash).await?);
+            results.push(replay(&txn, ids.client_id, &mutation, &hash).await?);
             txn.commit().await?;
             continue;
         }
         if mutation.id > last + 1 {
             break;
         }
-        let mut sync = SyncWriter::for_group(request.client_group_id);
-        let savepoint = txn.begin().await?;
-        let mut result = match run(
-            &savepoint,
+        let mut sync = SyncWriter::for_group(ids.client_group_id);
+        let (txn, client, mut result) = match run(
+            &txn,
             viewer,
             &mutation,
-            request.client_group_id,
+            ids.client_group_id,
             &mut sync,
         )
         .await
         {
-            Ok(result) => {
-                savepoint.commit().await?;
-                result
-            }
+            Ok(result) => (txn, client, result),
             Err(err) if is_transient(&err) => {
-                drop(savepoint);
                 drop(txn);
                 tracing::warn!(error = %err, mutation = mutation.id, "push stopped by a transient failure");
                 retry_after_ms = Some(RETRY_AFTER_MS);
                 break;
             }
             Err(err) => {
-                savepoint.rollback().await?;
-                sync = SyncWriter::for_group(request.client_group_id);
+                // A permanent failure may come after some of the rule's writes: they go with
+                // the transaction, and the rejection is recorded in a new one. (A savepoint
+                // around every mutation would cost each one two statements more; failures
+                // are the rare case.) The client's lock was let go meanwhile: another push
+                // of the same client may have run this mutation, and is then replayed.
+                txn.rollback().await?;
+                let (txn, client) = lock_client(state, ids.client_id).await?;
+                if client.last_mutation_id >= mutation.id {
+                    last = client.last_mutation_id;
+                    results.push(replay(&txn, ids.client_id, &mutation, &hash).await?);
+                    txn.commit().await?;
+                    continue;
+                }
+                sync = SyncWriter::for_group(ids.client_group_id);
                 let code = rejection_code(&txn, &mutation, &err).await?;
-                MutationResult::rejected(mutation.id, &code, err.to_string())
+                let rejected = MutationResult::rejected(mutation.id, &code, err.to_string());
+                (txn, client, rejected)
             }
         };
         let finished = finish(
             txn,
-            request.client_id,
+            ids.client_id,
             &mutation,
             &hash,
             &mut result,
@@ -197,7 +237,10 @@ pub async fn push(
             }
             Err(err) => return Err(err),
         }
-        sync.poke(state).await;
+        pokes.add(&sync);
+        if pokes.due() {
+            pokes.publish(state).await;
+        }
         last = mutation.id;
         results.push(result);
     }
@@ -206,6 +249,57 @@ pub async fn push(
         results,
         retry_after_ms,
     })
+}
+
+/// Starts a mutation's transaction with the client's row locked: the pushes of one client
+/// apply its mutations one at a time.
+async fn lock_client(
+    state: &AppState,
+    client_id: Uuid,
+) -> AppResult<(crate::db::WriteTransaction, sync_client::Model)> {
+    let txn = crate::db::begin_write(&state.db).await?;
+    let client = sync_client::Entity::find_by_id(client_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::internal("sync client vanished"))?;
+    Ok((txn, client))
+}
+
+/// The events of a push's committed mutations, published together: once [`POKE_EVERY`] has
+/// passed since the first of them committed, and at the end of the push (also one that fails
+/// half-way). A push of many mutations then sends a few `NOTIFY`s, not one per mutation.
+#[derive(Default)]
+struct Pokes {
+    events: Vec<Event>,
+    since: Option<Instant>,
+}
+
+/// The longest a committed mutation's poke waits for the mutations after it.
+const POKE_EVERY: Duration = Duration::from_millis(10);
+
+impl Pokes {
+    fn add(&mut self, sync: &SyncWriter) {
+        for event in sync.events() {
+            if !self.events.contains(&event) {
+                self.events.push(event);
+            }
+        }
+        self.since.get_or_insert_with(Instant::now);
+    }
+
+    fn due(&self) -> bool {
+        self.since
+            .is_some_and(|since| since.elapsed() >= POKE_EVERY)
+    }
+
+    async fn publish(&mut self, state: &AppState) {
+        self.since = None;
+        if !self.events.is_empty() {
+            let events = std::mem::take(&mut self.events);
+            state.events.publish(&state.db, events).await;
+        }
+    }
 }
 
 /// A mutation id already applied: its stored result, or MUTATION_ID_REUSED when the id now
@@ -252,7 +346,8 @@ async fn finish(
 ) -> AppResult<()> {
     let seq = sync.flush_always(&txn).await?;
     result.seq = Some(seq);
-    sync_mutation_ledger::ActiveModel {
+    let now = Utc::now();
+    let ledger = sync_mutation_ledger::Entity::insert(sync_mutation_ledger::ActiveModel {
         client_id: Set(client_id),
         mutation_id: Set(mutation.id),
         name: Set(mutation.name.name().to_string()),
@@ -260,15 +355,31 @@ async fn finish(
         outcome: Set(result.outcome.name().to_string()),
         result: Set(serde_json::to_string(result).map_err(AppError::internal)?),
         seq: Set(Some(seq)),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
+    })
+    .into_query();
+    let bump = sync_client::Entity::update_many()
+        .col_expr(
+            sync_client::Column::LastMutationId,
+            Expr::value(mutation.id),
+        )
+        .col_expr(sync_client::Column::LastMutationSeq, Expr::value(seq))
+        .col_expr(sync_client::Column::UpdatedAt, Expr::value(now))
+        .filter(sync_client::Column::Id.eq(client.id))
+        .into_query();
+    let backend = txn.get_database_backend();
+    if backend == DatabaseBackend::Postgres {
+        // One statement: the client's update with the ledger's insert as its CTE.
+        let insert = CommonTableExpression::new()
+            .query(ledger)
+            .table_name("ledger")
+            .to_owned();
+        let both = bump.with(WithClause::new().cte(insert).to_owned());
+        txn.execute_raw(backend.build(&both)).await?;
+    } else {
+        txn.execute_raw(backend.build(&ledger)).await?;
+        txn.execute_raw(backend.build(&bump)).await?;
     }
-    .insert(&txn)
-    .await?;
-    let mut active: sync_client::ActiveModel = client.into();
-    active.last_mutation_id = Set(mutation.id);
-    active.last_mutation_seq = Set(seq);
-    active.updated_at = Set(Utc::now());
-    active.update(&txn).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -284,24 +395,38 @@ async fn release_acked(state: &AppState, client_id: Uuid, through: i64) -> AppRe
     Ok(())
 }
 
-/// Creates the client on first use; a client id of another group is FORBIDDEN.
+/// Creates the client on first use; a client id of another group is FORBIDDEN. Copies of a
+/// device's first push sent at once may all find no client: one inserts it, the others' inserts
+/// do nothing.
 async fn ensure_client(state: &AppState, group_id: Uuid, client_id: Uuid) -> AppResult<i64> {
-    let txn = crate::db::begin_write(&state.db).await?;
-    let client = match sync_client::Entity::find_by_id(client_id).one(&txn).await? {
+    let found = sync_client::Entity::find_by_id(client_id)
+        .one(&state.db)
+        .await?;
+    let client = match found {
         Some(client) => client,
         None => {
-            sync_client::ActiveModel {
+            let txn = crate::db::begin_write(&state.db).await?;
+            sync_client::Entity::insert(sync_client::ActiveModel {
                 id: Set(client_id),
                 client_group_id: Set(group_id),
                 last_mutation_id: Set(0),
                 last_mutation_seq: Set(0),
                 updated_at: Set(Utc::now()),
-            }
-            .insert(&txn)
-            .await?
+            })
+            .on_conflict(
+                OnConflict::column(sync_client::Column::Id)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+            txn.commit().await?;
+            sync_client::Entity::find_by_id(client_id)
+                .one(&state.db)
+                .await?
+                .ok_or_else(|| AppError::internal("sync client vanished"))?
         }
     };
-    txn.commit().await?;
     if client.client_group_id != group_id {
         return Err(AppError::Forbidden(
             "this client belongs to another client group".into(),

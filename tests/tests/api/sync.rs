@@ -461,6 +461,121 @@ async fn a_permanently_invalid_mutation_is_rejected_and_the_queue_moves_on() {
     assert_eq!(app.count("suggestion").await, 102);
 }
 
+#[tokio::test]
+async fn one_push_sent_several_times_at_once_applies_or_rejects_each_mutation_once() {
+    let s = scene().await;
+    let app = &s.app;
+    let mut device = SyncClient::new(&s.alice);
+    let good = new_id();
+    device.queue(
+        "CREATE_SUGGESTION",
+        idea(&good, &s.community, "A good idea"),
+    );
+    device.queue(
+        "SET_VOTE",
+        json!({ "suggestionId": new_id(), "value": "UP" }),
+    );
+    device.queue("CREATE_SUGGESTION", idea(&new_id(), &s.community, "x"));
+    device.queue(
+        "ADD_COMMENT",
+        json!({ "id": new_id(), "suggestionId": good, "body": "Counted once" }),
+    );
+    device.queue("SET_VOTE", json!({ "suggestionId": good, "value": "UP" }));
+    // Each rejection is rolled back and recorded in a transaction of its own: another copy of
+    // the push may run the same mutation in between, and then only one of them records it.
+    let copies = (0..8).map(|_| device.send(app, &device.outbox));
+    let bodies = futures_util::future::join_all(copies).await;
+    let mut first_runs = BTreeMap::<i64, usize>::new();
+    for body in &bodies {
+        let payload = &body["data"]["push"];
+        assert_eq!(payload["lastMutationId"], 5, "{body}");
+        assert_eq!(
+            summary(payload),
+            [
+                "1 APPLIED",
+                "2 REJECTED NOT_FOUND",
+                "3 REJECTED BAD_USER_INPUT",
+                "4 APPLIED",
+                "5 APPLIED",
+            ],
+            "{body}"
+        );
+        for result in list(&payload["results"]) {
+            if result["replayed"] == false {
+                *first_runs
+                    .entry(result["id"].as_i64().unwrap())
+                    .or_default() += 1;
+            }
+        }
+    }
+    assert_eq!(
+        first_runs,
+        BTreeMap::from([(1, 1), (2, 1), (3, 1), (4, 1), (5, 1)]),
+        "each mutation runs once, every other copy replays it"
+    );
+    assert_eq!(app.count("sync_mutation_ledger").await, 5);
+    assert_eq!(app.count("suggestion").await, 1);
+    assert_eq!(app.count("comment").await, 1);
+    assert_eq!(app.count("vote").await, 1);
+    assert_eq!(counters(app, &s.bob, &good).await, counts(1, 0, 1));
+}
+
+/// The fewest statements (of three tries) a push of one changing SET_VOTE on each of `targets`
+/// cost; each try flips every vote, so every mutation writes.
+async fn statements_of_a_vote_push(
+    app: &TestApp,
+    device: &mut SyncClient,
+    targets: &[String],
+) -> f64 {
+    let mut fewest = f64::MAX;
+    for value in ["DOWN", "UP", "DOWN"] {
+        for target in targets {
+            device.queue(
+                "SET_VOTE",
+                json!({ "suggestionId": target, "value": value }),
+            );
+        }
+        let before = support::db_queries(app).await;
+        let payload = device.push(app).await;
+        fewest = fewest.min(support::db_queries(app).await - before);
+        assert!(
+            summary(&payload)
+                .iter()
+                .all(|line| line.ends_with("APPLIED")),
+            "{payload}"
+        );
+    }
+    fewest
+}
+
+#[tokio::test]
+#[cfg_attr(not(canyu_postgres), ignore = "needs Postgres (set TEST_DATABASE_URL)")]
+async fn on_postgres_each_further_vote_of_a_push_costs_five_statements() {
+    let s = scene().await;
+    let app = &s.app;
+    let mut device = SyncClient::new(&s.alice);
+    let targets: Vec<String> = (0..3).map(|_| new_id()).collect();
+    for (n, id) in targets.iter().enumerate() {
+        device.queue(
+            "CREATE_SUGGESTION",
+            idea(id, &s.community, &format!("Idea number {n}")),
+        );
+        device.queue("SET_VOTE", json!({ "suggestionId": id, "value": "UP" }));
+    }
+    device.push(app).await;
+    let one = statements_of_a_vote_push(app, &mut device, &targets[..1]).await;
+    let three = statements_of_a_vote_push(app, &mut device, &targets).await;
+    // Per mutation: lock the client, lock the suggestion with the voter's standing, write the
+    // vote with its counters, index the change (taking the seq), and write the ledger row with
+    // the client's bump. The push's pokes go out in one NOTIFY whatever its length.
+    assert_eq!(
+        (three - one) / 2.0,
+        5.0,
+        "a push of one vote ran {one} statements, of three votes {three}"
+    );
+    support::assert_counters_equal_vote_rows(app).await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // 5. Transient faults
 // ---------------------------------------------------------------------------------------------
