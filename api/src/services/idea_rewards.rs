@@ -110,6 +110,8 @@ pub async fn adopt(state: &AppState, viewer: &Viewer, input: NewReward) -> AppRe
     const CONFLICT: &str = "a different idea reward already has this id";
     // A replay answers before the checks below, which the stored reward itself would fail.
     if let Some(existing) = replay(stored().await?, same, CONFLICT)? {
+        // On SQLite the stored reward may be the open batch's: answered once that is durable.
+        txn.commit().await?;
         return Ok(existing);
     }
     if matches!(found.status, Status::Declined | Status::Duplicate) {

@@ -159,7 +159,9 @@ impl PushRequest {
 }
 
 /// The mutations of a push (in id order) after `last`, each in its own transaction; the events
-/// of those that committed go to `pokes`.
+/// of those that committed go to `pokes`. The `lastMutationId` answered is one this push saw
+/// committed: on SQLite a client row read in the open batch may carry another push's bump that
+/// is not durable yet.
 async fn apply(
     state: &AppState,
     viewer: &Viewer,
@@ -173,13 +175,15 @@ async fn apply(
     for mutation in mutations {
         let hash = args_hash(mutation.name, &mutation.args);
         let (txn, client) = lock_client(state, ids.client_id).await?;
-        last = client.last_mutation_id;
-        if mutation.id <= last {
+        if mutation.id <= client.last_mutation_id {
             results.push(replay(&txn, ids.client_id, &mutation, &hash).await?);
             txn.commit().await?;
+            last = client.last_mutation_id;
             continue;
         }
-        if mutation.id > last + 1 {
+        if mutation.id > client.last_mutation_id + 1 {
+            txn.commit().await?;
+            last = client.last_mutation_id;
             break;
         }
         let mut sync = SyncWriter::for_group(ids.client_group_id);
@@ -208,9 +212,9 @@ async fn apply(
                 txn.rollback().await?;
                 let (txn, client) = lock_client(state, ids.client_id).await?;
                 if client.last_mutation_id >= mutation.id {
-                    last = client.last_mutation_id;
                     results.push(replay(&txn, ids.client_id, &mutation, &hash).await?);
                     txn.commit().await?;
+                    last = client.last_mutation_id;
                     continue;
                 }
                 sync = SyncWriter::for_group(ids.client_group_id);
