@@ -51,24 +51,36 @@ pub fn check_versions(protocol_version: i32, schema_version: i32) -> AppResult<(
     Ok(())
 }
 
-/// Binds an unknown client group to `user_id`; a group of another user is FORBIDDEN.
+/// Binds an unknown client group to `user_id`; a group of another user is FORBIDDEN. A known
+/// group costs one read; copies of a device's first request sent at once may all find none, and
+/// then one insert binds it and the others do nothing.
 pub async fn ensure_group(state: &AppState, user_id: Uuid, group_id: Uuid) -> AppResult<()> {
-    sync_client_group::Entity::insert(sync_client_group::ActiveModel {
-        id: Set(group_id),
-        user_id: Set(user_id),
-        created_at: Set(Utc::now()),
-    })
-    .on_conflict(
-        OnConflict::column(sync_client_group::Column::Id)
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(&state.db)
-    .await?;
-    let group = sync_client_group::Entity::find_by_id(group_id)
+    let found = sync_client_group::Entity::find_by_id(group_id)
         .one(&state.db)
-        .await?
-        .ok_or_else(|| AppError::internal("client group vanished"))?;
+        .await?;
+    let group = match found {
+        Some(group) => group,
+        None => {
+            let txn = crate::db::begin_write(&state.db).await?;
+            sync_client_group::Entity::insert(sync_client_group::ActiveModel {
+                id: Set(group_id),
+                user_id: Set(user_id),
+                created_at: Set(Utc::now()),
+            })
+            .on_conflict(
+                OnConflict::column(sync_client_group::Column::Id)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+            txn.commit().await?;
+            sync_client_group::Entity::find_by_id(group_id)
+                .one(&state.db)
+                .await?
+                .ok_or_else(|| AppError::internal("client group vanished"))?
+        }
+    };
     if group.user_id != user_id {
         return Err(AppError::Forbidden(
             "this client group belongs to another user".into(),
