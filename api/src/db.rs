@@ -133,9 +133,7 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTransaction, Db
 /// ([`BATCH_WRITES`], [`BATCH_AGE`]), commits it once for all. Each writer is answered only once
 /// the batch is on disk, and every writer of a batch that fails to commit gets the error. A
 /// writer that fails or rolls back undoes its own savepoint only. A writer that answers with
-/// rows it only read (an idempotent replay) commits all the same: on SQLite those rows may be
-/// the open batch's, which nobody outside the batch sees — and which may yet fail to commit —
-/// until the batch commits.
+/// rows it only read ends with [`answer`](Self::answer), not by dropping the transaction.
 pub struct WriteTransaction {
     // Declared first, so dropped first: an abandoned savepoint is rolled back before the turn
     // it was written under is handed on.
@@ -170,6 +168,14 @@ impl WriteTransaction {
                 "the write's batch was abandoned before it committed".into(),
             )),
         }
+    }
+
+    /// Ends a write that wrote nothing and returns `read` once what it read is durable (an
+    /// idempotent replay's stored row): on SQLite rows read in the open batch may be another
+    /// writer's, which nobody outside the batch sees — and which may yet fail to commit — until
+    /// the batch commits.
+    pub async fn answer<T>(self, read: T) -> Result<T, DbErr> {
+        self.commit().await.map(|()| read)
     }
 
     /// Rolls back (on SQLite the savepoint), then hands the turn on.

@@ -110,9 +110,7 @@ pub async fn adopt(state: &AppState, viewer: &Viewer, input: NewReward) -> AppRe
     const CONFLICT: &str = "a different idea reward already has this id";
     // A replay answers before the checks below, which the stored reward itself would fail.
     if let Some(existing) = replay(stored().await?, same, CONFLICT)? {
-        // On SQLite the stored reward may be the open batch's: answered once that is durable.
-        txn.commit().await?;
-        return Ok(existing);
+        return Ok(txn.answer(existing).await?);
     }
     if matches!(found.status, Status::Declined | Status::Duplicate) {
         return Err(AppError::Conflict(format!(
@@ -170,11 +168,7 @@ pub async fn adopt(state: &AppState, viewer: &Viewer, input: NewReward) -> AppRe
     .await?
     {
         Created::New(model) => model,
-        Created::Replayed(stored) => {
-            // On SQLite the stored row may be the open batch's: answered once that is durable.
-            txn.commit().await?;
-            return Ok(stored);
-        }
+        Created::Replayed(stored) => return Ok(txn.answer(stored).await?),
     };
     let rows: Vec<idea_reward_contributor::ActiveModel> = contributors
         .iter()

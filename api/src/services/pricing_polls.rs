@@ -200,11 +200,7 @@ pub async fn create(
     .await?
     {
         Created::New(created) => created,
-        Created::Replayed(stored) => {
-            // On SQLite the stored row may be the open batch's: answered once that is durable.
-            txn.commit().await?;
-            return Ok(stored);
-        }
+        Created::Replayed(stored) => return Ok(txn.answer(stored).await?),
     };
     let created = take_eligibility(&txn, created).await?;
     let mut sync = SyncWriter::new();

@@ -101,11 +101,7 @@ pub async fn report(
     .await?
     {
         Created::New(created) => created,
-        Created::Replayed(stored) => {
-            // On SQLite the stored row may be the open batch's: answered once that is durable.
-            txn.commit().await?;
-            return Ok(stored);
-        }
+        Created::Replayed(stored) => return Ok(txn.answer(stored).await?),
     };
     audit::record(
         &txn,

@@ -19,7 +19,7 @@ pub mod scopes;
 use chrono::Utc;
 use entity::sync_client_group;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, EntityTrait, PrimaryKeyTrait, Set};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
@@ -51,42 +51,55 @@ pub fn check_versions(protocol_version: i32, schema_version: i32) -> AppResult<(
     Ok(())
 }
 
-/// Binds an unknown client group to `user_id`; a group of another user is FORBIDDEN. A known
-/// group costs one read; copies of a device's first request sent at once may all find none, and
-/// then one insert binds it and the others do nothing.
+/// Binds an unknown client group to `user_id`; a group of another user is FORBIDDEN.
 pub async fn ensure_group(state: &AppState, user_id: Uuid, group_id: Uuid) -> AppResult<()> {
-    let found = sync_client_group::Entity::find_by_id(group_id)
-        .one(&state.db)
-        .await?;
-    let group = match found {
-        Some(group) => group,
-        None => {
-            let txn = crate::db::begin_write(&state.db).await?;
-            sync_client_group::Entity::insert(sync_client_group::ActiveModel {
-                id: Set(group_id),
-                user_id: Set(user_id),
-                created_at: Set(Utc::now()),
-            })
-            .on_conflict(
-                OnConflict::column(sync_client_group::Column::Id)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(&txn)
-            .await?;
-            txn.commit().await?;
-            sync_client_group::Entity::find_by_id(group_id)
-                .one(&state.db)
-                .await?
-                .ok_or_else(|| AppError::internal("client group vanished"))?
-        }
-    };
+    let group = find_or_insert::<sync_client_group::Entity>(
+        state,
+        group_id,
+        sync_client_group::ActiveModel {
+            id: Set(group_id),
+            user_id: Set(user_id),
+            created_at: Set(Utc::now()),
+        },
+        sync_client_group::Column::Id,
+    )
+    .await?;
     if group.user_id != user_id {
         return Err(AppError::Forbidden(
             "this client group belongs to another user".into(),
         ));
     }
     Ok(())
+}
+
+/// The row of `E` with primary key `id`, inserting `row` (through the write turn) when there is
+/// none. A known row costs one read; copies of a device's first request sent at once may all
+/// find none, and then one insert wins and the others' (`ON CONFLICT (key) DO NOTHING`) do
+/// nothing.
+pub(super) async fn find_or_insert<E>(
+    state: &AppState,
+    id: Uuid,
+    row: E::ActiveModel,
+    key: E::Column,
+) -> AppResult<E::Model>
+where
+    E: EntityTrait,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + Send,
+    <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
+{
+    if let Some(found) = E::find_by_id(id).one(&state.db).await? {
+        return Ok(found);
+    }
+    let txn = crate::db::begin_write(&state.db).await?;
+    E::insert(row)
+        .on_conflict(OnConflict::column(key).do_nothing().to_owned())
+        .exec_without_returning(&txn)
+        .await?;
+    txn.commit().await?;
+    E::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::internal(format!("{} row vanished", E::default().table_name())))
 }
 
 /// Purges tombstones older than `SYNC_TOMBSTONE_HORIZON_SECS` and raises the horizon to the

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use entity::{suggestion, sync_client, sync_mutation_ledger};
-use sea_orm::sea_query::{CommonTableExpression, Expr, OnConflict, WithClause};
+use sea_orm::sea_query::{CommonTableExpression, Expr, WithClause};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, QueryFilter,
     QuerySelect, QueryTrait, Set,
@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 pub use super::mutations::MutationName;
 use super::mutations::run;
-use super::{check_versions, ensure_group};
+use super::{check_versions, ensure_group, find_or_insert};
 use crate::auth::Viewer;
 use crate::changes::SyncWriter;
 use crate::error::{AppError, AppResult};
@@ -118,7 +118,7 @@ pub struct PushResult {
 pub async fn push(
     state: &AppState,
     viewer: &Viewer,
-    request: PushRequest,
+    mut request: PushRequest,
 ) -> AppResult<PushResult> {
     let user = viewer.require_user()?.clone();
     check_versions(request.protocol_version, request.schema_version)?;
@@ -133,29 +133,12 @@ pub async fn push(
     if let Some(acked) = request.acked_through {
         release_acked(state, request.client_id, acked.min(last)).await?;
     }
-    let ids = request.ids();
-    let mut mutations = request.mutations;
+    let mut mutations = std::mem::take(&mut request.mutations);
     mutations.sort_by_key(|m| m.id);
     let mut pokes = Pokes::default();
-    let applied = apply(state, viewer, &ids, mutations, last, &mut pokes).await;
+    let applied = apply(state, viewer, &request, mutations, last, &mut pokes).await;
     pokes.publish(state).await;
     applied
-}
-
-/// The group and client a push writes for.
-#[derive(Debug, Clone, Copy)]
-struct PushIds {
-    client_group_id: Uuid,
-    client_id: Uuid,
-}
-
-impl PushRequest {
-    fn ids(&self) -> PushIds {
-        PushIds {
-            client_group_id: self.client_group_id,
-            client_id: self.client_id,
-        }
-    }
 }
 
 /// The mutations of a push (in id order) after `last`, each in its own transaction; the events
@@ -165,7 +148,7 @@ impl PushRequest {
 async fn apply(
     state: &AppState,
     viewer: &Viewer,
-    ids: &PushIds,
+    request: &PushRequest,
     mutations: Vec<ClientMutation>,
     mut last: i64,
     pokes: &mut Pokes,
@@ -174,9 +157,9 @@ async fn apply(
     let mut retry_after_ms = None;
     for mutation in mutations {
         let hash = args_hash(mutation.name, &mutation.args);
-        let (txn, client) = lock_client(state, ids.client_id).await?;
+        let (txn, client) = lock_client(state, request.client_id).await?;
         if mutation.id <= client.last_mutation_id {
-            results.push(replay(&txn, ids.client_id, &mutation, &hash).await?);
+            results.push(replay(&txn, request.client_id, &mutation, &hash).await?);
             txn.commit().await?;
             last = client.last_mutation_id;
             continue;
@@ -186,12 +169,12 @@ async fn apply(
             last = client.last_mutation_id;
             break;
         }
-        let mut sync = SyncWriter::for_group(ids.client_group_id);
+        let mut sync = SyncWriter::for_group(request.client_group_id);
         let (txn, client, mut result) = match run(
             &txn,
             viewer,
             &mutation,
-            ids.client_group_id,
+            request.client_group_id,
             &mut sync,
         )
         .await
@@ -210,14 +193,14 @@ async fn apply(
                 // are the rare case.) The client's lock was let go meanwhile: another push
                 // of the same client may have run this mutation, and is then replayed.
                 txn.rollback().await?;
-                let (txn, client) = lock_client(state, ids.client_id).await?;
+                let (txn, client) = lock_client(state, request.client_id).await?;
                 if client.last_mutation_id >= mutation.id {
-                    results.push(replay(&txn, ids.client_id, &mutation, &hash).await?);
+                    results.push(replay(&txn, request.client_id, &mutation, &hash).await?);
                     txn.commit().await?;
                     last = client.last_mutation_id;
                     continue;
                 }
-                sync = SyncWriter::for_group(ids.client_group_id);
+                sync = SyncWriter::for_group(request.client_group_id);
                 let code = rejection_code(&txn, &mutation, &err).await?;
                 let rejected = MutationResult::rejected(mutation.id, &code, err.to_string());
                 (txn, client, rejected)
@@ -225,7 +208,7 @@ async fn apply(
         };
         let finished = finish(
             txn,
-            ids.client_id,
+            request.client_id,
             &mutation,
             &hash,
             &mut result,
@@ -399,38 +382,21 @@ async fn release_acked(state: &AppState, client_id: Uuid, through: i64) -> AppRe
     Ok(())
 }
 
-/// Creates the client on first use; a client id of another group is FORBIDDEN. Copies of a
-/// device's first push sent at once may all find no client: one inserts it, the others' inserts
-/// do nothing.
+/// Creates the client on first use; a client id of another group is FORBIDDEN.
 async fn ensure_client(state: &AppState, group_id: Uuid, client_id: Uuid) -> AppResult<i64> {
-    let found = sync_client::Entity::find_by_id(client_id)
-        .one(&state.db)
-        .await?;
-    let client = match found {
-        Some(client) => client,
-        None => {
-            let txn = crate::db::begin_write(&state.db).await?;
-            sync_client::Entity::insert(sync_client::ActiveModel {
-                id: Set(client_id),
-                client_group_id: Set(group_id),
-                last_mutation_id: Set(0),
-                last_mutation_seq: Set(0),
-                updated_at: Set(Utc::now()),
-            })
-            .on_conflict(
-                OnConflict::column(sync_client::Column::Id)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(&txn)
-            .await?;
-            txn.commit().await?;
-            sync_client::Entity::find_by_id(client_id)
-                .one(&state.db)
-                .await?
-                .ok_or_else(|| AppError::internal("sync client vanished"))?
-        }
-    };
+    let client = find_or_insert::<sync_client::Entity>(
+        state,
+        client_id,
+        sync_client::ActiveModel {
+            id: Set(client_id),
+            client_group_id: Set(group_id),
+            last_mutation_id: Set(0),
+            last_mutation_seq: Set(0),
+            updated_at: Set(Utc::now()),
+        },
+        sync_client::Column::Id,
+    )
+    .await?;
     if client.client_group_id != group_id {
         return Err(AppError::Forbidden(
             "this client belongs to another client group".into(),
